@@ -1,0 +1,412 @@
+"""``DeepFMClassifier``: DeepFM as a scikit-learn classifier, trained through skorch."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from scipy.special import expit
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from skorch.callbacks import EarlyStopping
+from skorch.helper import predefined_split
+from torch import nn
+
+from ._training import BatchIterator, CTRNet, FieldDataset, ValidAUC
+from .network import MODEL_PARTS, DeepFM
+
+# Rows per forward pass at prediction time: large enough to amortise the call
+# overhead, small enough to bound the activations' memory.
+_PREDICT_BATCH_SIZE = 65_536
+# Integer and float input keep their dtype; anything else (lists, object arrays)
+# becomes float64, which never truncates a continuous value.
+_DTYPES = [np.float64, np.float32, np.int64, np.int32]
+# With early_stopping="auto", hold out a validation split from this many rows on.
+_AUTO_EARLY_STOPPING_MIN_SAMPLES = 10_000
+
+
+class DeepFMClassifier(ClassifierMixin, BaseEstimator):
+    """DeepFM click-through-rate classifier (Guo et al., IJCAI 2017).
+
+    Each input column is a field. A column of non-negative integers holds
+    codes (one embedding row each, as produced by ``FieldEncoder`` or any
+    ordinal encoder); a column holding non-integer numbers is a continuous
+    field whose value scales the field's single embedding, as in the paper.
+    Which column is which is decided in ``fit``. An FM part (bias, order-1
+    weights and pairwise interactions) and a deep part (an MLP over the
+    concatenated field embeddings) share one embedding table; their logits
+    are summed and trained end to end with the log loss.
+
+    Parameters
+    ----------
+    model : {"deepfm", "fm", "lr", "dnn", "wide_deep"}, default="deepfm"
+        Which parts to use: DeepFM, or one of the paper's baselines built from
+        the same pieces: an FM (no deep part), logistic regression (order-1
+        weights only), a DNN on embeddings (no FM part) or Wide & Deep in its
+        LR & DNN form.
+    embedding_dim : int, default=10
+        Size ``k`` of every feature's embedding.
+    hidden_layer_sizes : tuple of int, default=(400, 400, 400)
+        Widths of the deep part's hidden layers.
+    dropout : float, default=0.2
+        Dropout rate after each hidden layer.
+    batch_norm : bool, default=True
+        Batch normalisation after each hidden linear layer.
+    embedding_l2 : float, default=0.0
+        L2 penalty on the embedding rows each batch uses, added to its loss.
+    learning_rate : float, default=1e-3
+        Adam's step size.
+    batch_size : int, default=4096
+        Rows per training step; capped at the number of training rows.
+    max_epochs : int, default=20
+        Maximum number of passes over the training data.
+    early_stopping : "auto" or bool, default="auto"
+        Hold out ``validation_fraction`` of the rows (stratified), stop when
+        the validation log loss has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs, and restore the best epoch's weights.
+        "auto" enables it from 10,000 rows on.
+    validation_fraction : float, default=0.1
+        Fraction of the rows held out when early stopping is on.
+    n_iter_no_change : int, default=2
+        Patience of early stopping, in epochs.
+    tol : float, default=1e-4
+        Smallest decrease of the validation loss that counts as improvement.
+    sparse_embeddings : bool, default=True
+        Update only the embedding rows present in each batch (sparse
+        gradients and ``torch.optim.SparseAdam``), so that a step costs the
+        same whatever the vocabulary size. False uses dense Adam everywhere.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the weight initialisation, dropout, shuffling and the
+        validation split: the same seed gives identical predictions.
+    verbose : int, default=0
+        1 prints one line per epoch (train loss, validation loss and AUC,
+        duration); 0 is silent.
+    device : str, default="cpu"
+        Torch device to train and predict on, e.g. "cuda".
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (2,)
+        The two class labels; ``classes_[1]`` is the positive (click) class.
+    n_features_in_ : int
+        Number of fields seen in ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names seen in ``fit``, when ``X`` was a DataFrame with string
+        column names.
+    cardinalities_ : ndarray of shape (n_features_in_,)
+        Number of codes of each field (1 for a continuous field).
+    value_fields_ : ndarray of bool of shape (n_features_in_,)
+        True for the fields taken as continuous values.
+    net_ : skorch.NeuralNet
+        The fitted skorch net; ``net_.module_`` is the ``DeepFM`` module and
+        ``net_.history`` the per-epoch record.
+    n_iter_ : int
+        Number of epochs run.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn_deepfm import DeepFMClassifier, FieldEncoder, make_ctr_classification
+    >>> X, y = make_ctr_classification(n_samples=500, as_frame=True, random_state=0)
+    >>> model = make_pipeline(FieldEncoder(), DeepFMClassifier(max_epochs=2, random_state=0))
+    >>> model.fit(X, y).predict_proba(X.head(2)).shape
+    (2, 2)
+    """
+
+    _parameter_constraints = {
+        "model": [StrOptions(set(MODEL_PARTS))],
+        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like"],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_norm": ["boolean"],
+        "embedding_l2": [Interval(Real, 0, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": [StrOptions({"auto"}), "boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "sparse_embeddings": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "device": [str, torch.device],
+    }
+
+    def __init__(
+        self,
+        *,
+        model="deepfm",
+        embedding_dim=10,
+        hidden_layer_sizes=(400, 400, 400),
+        dropout=0.2,
+        batch_norm=True,
+        embedding_l2=0.0,
+        learning_rate=1e-3,
+        batch_size=4096,
+        max_epochs=20,
+        early_stopping="auto",
+        validation_fraction=0.1,
+        n_iter_no_change=2,
+        tol=1e-4,
+        sparse_embeddings=True,
+        random_state=None,
+        verbose=0,
+        device="cpu",
+    ):
+        self.model = model
+        self.embedding_dim = embedding_dim
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.embedding_l2 = embedding_l2
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.sparse_embeddings = sparse_embeddings
+        self.random_state = random_state
+        self.verbose = verbose
+        self.device = device
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network on field codes ``X`` and binary labels ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_fields)
+            One column per field: non-negative integer codes, or continuous
+            values (any column holding a non-integer).
+        y : array-like of shape (n_samples,)
+            Two distinct class labels of any type.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row in the loss.
+
+        Returns
+        -------
+        self : DeepFMClassifier
+            The fitted classifier.
+        """
+        X, y = validate_data(self, X, y, dtype=_DTYPES)
+        target = self._encode_labels(y)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+        self._learn_fields(X)
+        codes, values = self._to_tensors(X)
+        weights = None if sample_weight is None else torch.as_tensor(sample_weight).float()
+        dataset = FieldDataset(codes, values, torch.as_tensor(target).float(), weights)
+
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        train, valid = self._split(dataset, target, seed)
+        self.net_ = self._build_net(train, valid, seed)
+        # fork_rng keeps the user's global torch random state untouched.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.net_.fit(train, y=None)
+        self.net_.module_.eval()
+        self.n_iter_ = len(self.net_.history)
+        return self
+
+    def decision_function(self, X):
+        """Return the logit of the positive class for each row.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_fields)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Positive values favour ``classes_[1]``.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=_DTYPES)
+        self._check_codes(X)
+        return self._logits(*self._to_tensors(X))
+
+    def predict_proba(self, X):
+        """Return the probability of each class for each row.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_fields)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, 2)
+            Columns follow ``classes_``.
+        """
+        positive = expit(self.decision_function(X))
+        return np.column_stack([1.0 - positive, positive])
+
+    def predict(self, X):
+        """Return the more probable class label of each row.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_fields)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        positive = self.decision_function(X) > 0
+        return self.classes_[positive.astype(int)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags
+
+    # -- fitting helpers -------------------------------------------------
+
+    def _encode_labels(self, y):
+        check_classification_targets(y)
+        self.classes_, target = np.unique(y, return_inverse=True)
+        if len(self.classes_) == 1:
+            raise ValueError(
+                "y holds only one class; DeepFMClassifier needs clicks and non-clicks (two "
+                f"classes) to learn from. Got only {self.classes_[0]!r}."
+            )
+        if len(self.classes_) > 2:
+            raise ValueError(
+                "Only binary classification is supported: y must hold exactly two classes. "
+                f"Got {len(self.classes_)} ({type_of_target(y)}): {self.classes_.tolist()[:10]}."
+            )
+        return target
+
+    def _learn_fields(self, X):
+        """Decide which columns are codes and which continuous values; size the fields."""
+        self.value_fields_ = np.any(X != np.round(X), axis=0)
+        codes = X[:, ~self.value_fields_]
+        if codes.size and codes.min() < 0:
+            column = int(np.flatnonzero(~self.value_fields_)[np.argmin(codes.min(axis=0))])
+            raise ValueError(
+                f"Field codes must be non-negative integers, but column "
+                f"{self._column_name(column)} holds {X[:, column].min():g}. Encode the "
+                "data with FieldEncoder, or give continuous fields non-integer values."
+            )
+        self.cardinalities_ = np.ones(X.shape[1], dtype=np.int64)
+        if codes.size:
+            self.cardinalities_[~self.value_fields_] = codes.max(axis=0).astype(np.int64) + 1
+
+    def _split(self, dataset, target, seed):
+        """Hold out a stratified validation split when early stopping is on."""
+        n = len(dataset)
+        early = self.early_stopping
+        if early == "auto":
+            early = n >= _AUTO_EARLY_STOPPING_MIN_SAMPLES
+        if not early:
+            return dataset, None
+        train, valid = train_test_split(
+            np.arange(n), test_size=self.validation_fraction, stratify=target, random_state=seed
+        )
+        return _subset(dataset, train), _subset(dataset, valid)
+
+    def _build_net(self, train, valid, seed):
+        callbacks = []
+        if valid is not None:
+            callbacks = [
+                ("valid_auc", ValidAUC()),
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor="valid_loss",
+                        patience=self.n_iter_no_change,
+                        threshold=self.tol,
+                        threshold_mode="abs",
+                        load_best=True,
+                        sink=print if self.verbose else _silent,
+                    ),
+                ),
+            ]
+        return CTRNet(
+            module=DeepFM,
+            module__cardinalities=self.cardinalities_.tolist(),
+            module__embedding_dim=self.embedding_dim,
+            module__hidden_layer_sizes=tuple(self.hidden_layer_sizes),
+            module__dropout=self.dropout,
+            module__batch_norm=self.batch_norm,
+            module__sparse=self.sparse_embeddings,
+            **{f"module__{part}": used for part, used in MODEL_PARTS[self.model].items()},
+            criterion=nn.BCEWithLogitsLoss,
+            criterion__reduction="none",
+            optimizer=torch.optim.Adam,
+            lr=self.learning_rate,
+            max_epochs=self.max_epochs,
+            batch_size=min(self.batch_size, len(train)),
+            iterator_train=BatchIterator,
+            iterator_train__shuffle=True,
+            iterator_train__generator=torch.Generator().manual_seed(seed),
+            iterator_valid=BatchIterator,
+            iterator_valid__batch_size=_PREDICT_BATCH_SIZE,
+            train_split=None if valid is None else predefined_split(valid),
+            callbacks=callbacks,
+            sparse_embeddings=self.sparse_embeddings,
+            embedding_l2=self.embedding_l2,
+            verbose=self.verbose,
+            device=self.device,
+        )
+
+    # -- shared by fit and predict ---------------------------------------
+
+    def _to_tensors(self, X):
+        """Split ``X`` into int64 codes and, if any field is continuous, float32 values."""
+        codes = np.zeros(X.shape, dtype=np.int64)
+        codes[:, ~self.value_fields_] = X[:, ~self.value_fields_]
+        values = None
+        if self.value_fields_.any():
+            values = np.ones(X.shape, dtype=np.float32)
+            values[:, self.value_fields_] = X[:, self.value_fields_]
+            values = torch.from_numpy(values)
+        return torch.from_numpy(codes), values
+
+    def _check_codes(self, X):
+        """Reject codes that are not integers within the range seen in ``fit``."""
+        codes = X[:, ~self.value_fields_]
+        limits = self.cardinalities_[~self.value_fields_]
+        bad = (codes < 0) | (codes >= limits) | (codes != np.round(codes))
+        if bad.any():
+            row, position = np.argwhere(bad)[0]
+            column = int(np.flatnonzero(~self.value_fields_)[position])
+            raise ValueError(
+                f"Column {self._column_name(column)} holds {codes[row, position]:g} at row "
+                f"{row}, but its codes must be integers in [0, {limits[position]}) as seen in "
+                "fit. Encode new data with the encoder fitted alongside this model (such as "
+                "FieldEncoder in the same Pipeline), which maps unseen values to code 0."
+            )
+
+    def _logits(self, codes, values):
+        """Forward pass in large batches, without autograd."""
+        module = self.net_.module_
+        device = self.net_.device
+        logits = np.empty(len(codes), dtype=np.float64)
+        with torch.inference_mode():
+            for start in range(0, len(codes), _PREDICT_BATCH_SIZE):
+                batch = slice(start, start + _PREDICT_BATCH_SIZE)
+                batch_values = None if values is None else values[batch].to(device)
+                logits[batch] = module(codes[batch].to(device), batch_values).cpu().numpy()
+        return logits
+
+    def _column_name(self, column):
+        names = getattr(self, "feature_names_in_", None)
+        return f"{column} ({names[column]!r})" if names is not None else str(column)
+
+
+def _subset(dataset, index):
+    index = torch.as_tensor(index)
+    return FieldDataset(
+        *(None if t is None else t[index] for t in (dataset.codes, dataset.values, dataset.y)),
+        None if dataset.sample_weight is None else dataset.sample_weight[index],
+    )
+
+
+def _silent(*args, **kwargs):
+    """Sink for skorch messages when ``verbose=0``."""
