@@ -1,0 +1,277 @@
+"""Vectorised column kernels behind :class:`~sklearn_deepfm.FieldEncoder`.
+
+Every function works on one column at a time and never loops over rows in Python:
+vocabularies go through pandas' hash tables (``value_counts``, ``Index.get_indexer``),
+bins through one sort and vectorised comparisons.
+"""
+
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as pdt
+
+
+def is_categorical_dtype(dtype) -> bool:
+    """Tell whether ``categorical_features="auto"`` treats ``dtype`` as categorical."""
+    return (
+        pdt.is_object_dtype(dtype)
+        or pdt.is_string_dtype(dtype)
+        or pdt.is_bool_dtype(dtype)
+        or isinstance(dtype, pd.CategoricalDtype)
+    )
+
+
+def categorical_mask(categorical_features, X) -> np.ndarray:
+    """Tell which columns of X are categorical, from ``categorical_features`` and dtypes."""
+    n_features = X.shape[1]
+    if isinstance(categorical_features, str):  # "auto"
+        if isinstance(X, pd.DataFrame):
+            return np.array([is_categorical_dtype(dtype) for dtype in X.dtypes])
+        return np.full(n_features, is_categorical_dtype(X.dtype))
+    names = list(X.columns) if isinstance(X, pd.DataFrame) else []
+    mask = np.zeros(n_features, dtype=bool)
+    for entry in categorical_features:
+        if isinstance(entry, str):
+            if entry not in names:
+                where = f"X's columns are {names[:10]}" if names else "X has no column names"
+                raise ValueError(
+                    f"categorical_features names the column {entry!r}, which X does not "
+                    f"have; {where}. Fix the name or pass column positions as integers."
+                )
+            mask[names.index(entry)] = True
+        elif isinstance(entry, Integral) and not isinstance(entry, bool):
+            if not -n_features <= entry < n_features:
+                raise ValueError(
+                    f"categorical_features holds the position {entry}, but X has only "
+                    f"{n_features} columns. Use positions in [0, {n_features})."
+                )
+            mask[entry] = True
+        else:
+            raise TypeError(
+                "categorical_features must hold column names (str) or positions (int); "
+                f"got {entry!r} of type {type(entry).__name__}."
+            )
+    return mask
+
+
+def as_float(values, label: str) -> np.ndarray:
+    """Return a numeric column as float64 with NaN for missing; reject what is not numeric."""
+    dtype = values.dtype
+    if pdt.is_complex_dtype(dtype) or not (
+        pdt.is_numeric_dtype(dtype) or pdt.is_bool_dtype(dtype) or is_categorical_dtype(dtype)
+    ):
+        raise TypeError(
+            f"FieldEncoder: column {label} has dtype {dtype}, which is neither categorical "
+            "nor numeric. Convert it (for example a datetime to its hour or weekday), list "
+            "it in categorical_features, or drop it."
+        )
+    if pdt.is_numeric_dtype(dtype) or pdt.is_bool_dtype(dtype):
+        if isinstance(values, pd.Series):
+            x = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            x = np.asarray(values, dtype=np.float64)
+    else:
+        objects = np.asarray(values, dtype=object)
+        x = np.asarray(pd.to_numeric(objects, errors="coerce"), dtype=np.float64)
+        bad = np.isnan(x) & ~pd.isna(objects)
+        if bad.any():
+            raise ValueError(
+                f"FieldEncoder: column {label} is numeric but holds the non-numeric value "
+                f"{objects[bad][0]!r}. Clean the column, or list it in categorical_features "
+                "and refit."
+            )
+    infinite = np.isinf(x)
+    if infinite.any():
+        raise ValueError(
+            f"FieldEncoder: numeric column {label} must be finite but holds "
+            f"{x[infinite][0]} (row {np.flatnonzero(infinite)[0]}). Replace infinities with "
+            "NaN (a missing value) or a finite number."
+        )
+    return x
+
+
+def count_values(values, label: str) -> tuple[pd.Index, np.ndarray, int]:
+    """Count the distinct values of one column.
+
+    Returns the distinct non-missing values, their counts, and the number of missing
+    values (NaN, None, ``pd.NA`` and ``NaT`` alike).
+    """
+    if not isinstance(values, pd.Series):
+        values = pd.Series(values, dtype=values.dtype, copy=False)  # no dtype inference
+    counts = values.value_counts(dropna=False, sort=False)
+    uniques = counts.index
+    if isinstance(uniques.dtype, pd.CategoricalDtype):
+        uniques = pd.Index(np.asarray(uniques))
+    if uniques.dtype == object:
+        _check_hashable(uniques, label)
+    missing = np.asarray(uniques.isna())
+    counts = counts.to_numpy()
+    return uniques[~missing], counts[~missing], int(counts[missing].sum())
+
+
+def _check_hashable(uniques, label):
+    for value in uniques:  # the distinct values, not the rows
+        try:
+            hash(value)
+        except TypeError:
+            _raise_unhashable(value, label)
+
+
+def _raise_unhashable(value, label):
+    raise TypeError(
+        f"FieldEncoder: column {label} holds the unhashable value {value!r} of type "
+        f"{type(value).__name__}, but a categorical argument must be a hashable scalar "
+        "such as a string or a number. Convert such cells (for example lists to tuples "
+        "or to strings) or drop the column."
+    )
+
+
+def sort_order(uniques: pd.Index) -> np.ndarray:
+    """Return the permutation that sorts ``uniques`` by value, deterministically.
+
+    Numbers, booleans and datetimes sort natively; strings and other Python objects
+    with :func:`sorted` (faster than numpy on objects). Mixed types (e.g. ints and
+    strings in an object column) sort by type name first, then by value, then by
+    ``repr`` if the values of one type cannot be compared.
+    """
+    if uniques.dtype.kind in "iufbmM":
+        return np.asarray(uniques.argsort(), dtype=np.intp)
+    values = uniques.tolist()
+    key_makers = [
+        lambda: values,
+        lambda: [(type(value).__name__, value) for value in values],
+        lambda: [(type(value).__name__, repr(value)) for value in values],
+    ]
+    if len({type(value) for value in values}) > 1:
+        key_makers = key_makers[1:]
+    for make_keys in key_makers:
+        keys = make_keys()
+        try:
+            return np.array(sorted(range(len(values)), key=keys.__getitem__), dtype=np.intp)
+        except TypeError:
+            continue
+    raise AssertionError("unreachable: repr keys always compare")  # pragma: no cover
+
+
+def frequent_mask(counts, n_samples, min_frequency, max_categories) -> np.ndarray:
+    """Mark which candidates (in code order) are kept as known categories.
+
+    A candidate is dropped when rarer than ``min_frequency`` (a count, or a fraction of
+    ``n_samples``) or when it falls outside the ``max_categories`` most frequent ones;
+    ties go to the candidate that comes first in code order.
+    """
+    keep = counts > 0
+    if min_frequency is not None:
+        if isinstance(min_frequency, Integral):
+            keep &= counts >= min_frequency
+        else:
+            keep &= counts >= min_frequency * n_samples
+    if max_categories is not None and keep.sum() > max_categories:
+        candidates = np.flatnonzero(keep)
+        ranked = candidates[np.argsort(-counts[candidates], kind="stable")]
+        keep[:] = False
+        keep[ranked[:max_categories]] = True
+    return keep
+
+
+def fit_vocabulary(uniques, counts, n_missing, *, min_frequency, max_categories):
+    """Choose the known categories of one column from its value counts.
+
+    Parameters
+    ----------
+    uniques : pandas.Index
+        The distinct non-missing values.
+    counts : ndarray of shape (len(uniques),)
+        How often each of them occurs.
+    n_missing : int
+        How many values are missing.
+    min_frequency, max_categories
+        As in :class:`~sklearn_deepfm.FieldEncoder`.
+
+    Returns
+    -------
+    known : pandas.Index
+        The kept non-missing values in code order (codes ``1..len(known)``).
+    missing_code : int
+        Code of missing values: ``len(known) + 1`` if they are kept, else 0.
+    """
+    order = sort_order(uniques)
+    candidate_counts = np.append(counts[order], n_missing)  # missing comes last
+    n_samples = candidate_counts.sum()
+    keep = frequent_mask(candidate_counts, n_samples, min_frequency, max_categories)
+    missing_code = int(keep.sum()) if keep[-1] else 0
+    return uniques.take(order[keep[:-1]]), missing_code
+
+
+def encode_vocabulary(values, known: pd.Index, missing_code: int, label: str) -> np.ndarray:
+    """Encode one column: ``known[i]`` gets code ``i + 1``, anything else 0.
+
+    Missing values get ``missing_code``, which is 0 when none were seen in fit.
+    """
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        values = pd.Index(values, dtype=object, copy=False)  # no dtype inference
+    try:
+        codes = known.get_indexer(values) + 1
+    except TypeError as exc:
+        if "unhashable" not in str(exc):
+            raise
+        _check_hashable(np.asarray(values, dtype=object), label)  # error path only
+        raise  # pragma: no cover - _check_hashable raised
+    if missing_code:
+        unmatched = np.flatnonzero(codes == 0)  # usually few rows
+        codes[unmatched[np.asarray(pd.isna(values.take(unmatched)))]] = missing_code
+    return codes
+
+
+def log_square_bins(x: np.ndarray) -> np.ndarray:
+    """Bin numbers as the Criteo winners did: ``floor(log(v)**2)`` if ``v > 2`` else ``int(v)``.
+
+    ``int(v)`` truncates towards zero, so -1.5 gives -1. NaN stays NaN.
+    """
+    bins = np.trunc(x) + 0.0  # + 0.0 turns -0.0 into 0.0
+    large = x > 2
+    bins[large] = np.floor(np.log(x[large]) ** 2)
+    return bins
+
+
+def quantile_edges(x: np.ndarray, n_bins: int) -> np.ndarray:
+    """Distinct quantile edges of the non-missing values (empty if there are none).
+
+    The same edges as ``np.unique(np.nanquantile(x, np.linspace(0, 1, n_bins + 1)))``
+    (linear interpolation), from one sort instead of a many-pivot partition.
+    """
+    ordered = np.sort(x)  # NaN sorts last
+    n_observed = x.size - np.count_nonzero(np.isnan(x))
+    if n_observed == 0:
+        return np.empty(0)
+    positions = np.linspace(0.0, n_observed - 1, n_bins + 1)
+    below = np.floor(positions).astype(np.intp)
+    above = np.minimum(below + 1, n_observed - 1)
+    low, high = ordered[below], ordered[above]
+    return np.unique(low + (high - low) * (positions - below))
+
+
+def n_quantile_bins(edges: np.ndarray) -> int:
+    """Count the bins that ``edges`` define; one edge (a constant column) is one bin."""
+    return max(edges.size - 1, 1) if edges.size else 0
+
+
+def encode_quantile(x: np.ndarray, edges: np.ndarray, missing_code: int) -> np.ndarray:
+    """Bin codes ``1..n_bins`` for ``[edges[i], edges[i + 1])``; the outer bins are open-ended."""
+    inner = edges[1:-1]
+    if inner.size <= 32:  # a few vectorised comparisons beat a binary search per row
+        codes = np.full(x.shape, 1 if edges.size else 0, dtype=np.int64)
+        for edge in inner:
+            codes += x >= edge
+    else:
+        codes = np.searchsorted(inner, x, side="right") + 1
+    codes[np.isnan(x)] = missing_code
+    return codes
+
+
+def quantile_intervals(edges: np.ndarray) -> list:
+    """Return the bins of ``edges`` as left-closed intervals, the outer ones open-ended."""
+    bounds = np.concatenate([[-np.inf], edges[1:-1], [np.inf]])
+    n_bins = n_quantile_bins(edges)
+    return [pd.Interval(bounds[i], bounds[i + 1], closed="left") for i in range(n_bins)]
