@@ -12,6 +12,8 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback
 from torch.utils.data import Dataset
 
+from .network import FieldEmbedding
+
 
 class FieldDataset(Dataset):
     """Field codes, optional values, targets and sample weights as whole tensors.
@@ -116,7 +118,8 @@ class CTRNet(NeuralNet):
         own ``torch.optim.SparseAdam`` (a lazy Adam that updates only the rows
         of the batch), the other parameters get ``optimizer``.
     embedding_l2 : float, default=0.0
-        L2 penalty on the embedding rows each batch looks up, added to its loss.
+        Weight of an L2 penalty on the embedding rows each batch uses (each row
+        once, see ``_embedding_penalty``), added to the batch's loss.
     """
 
     def __init__(self, *args, sparse_embeddings=False, embedding_l2=0.0, **kwargs):
@@ -171,7 +174,15 @@ def _is_embedding(parameter_name):
 
 
 def _embedding_penalty(module, X):
-    """Mean over the batch of the squared norm of the looked-up embedding rows."""
-    codes = X["codes"].to(module.embedding.offsets.device)
-    rows = module.embedding.embedding(codes + module.embedding.offsets)
-    return rows.square().sum() / len(codes)
+    """Half the squared norm of every embedding row the batch uses, each row once.
+
+    This is the gradient of an L2 penalty on the whole table restricted to the
+    rows of the batch: rare rows are shrunk as much as frequent ones when they
+    appear, and the gradient stays sparse.
+    """
+    tables = [m for m in module.modules() if isinstance(m, FieldEmbedding)]
+    if not tables:
+        return torch.zeros(())
+    codes = X["codes"].to(tables[0].offsets.device)
+    rows = torch.unique(codes + tables[0].offsets)
+    return sum(table.embedding(rows).square().sum() for table in tables) / 2

@@ -15,8 +15,9 @@ from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
 from torch import nn
 
+from ._calibration import fit_platt
 from ._training import BatchIterator, CTRNet, FieldDataset, ValidAUC
-from .network import MODEL_PARTS, DeepFM
+from .network import MODEL_PARTS, PNN, DeepFM
 
 # Rows per forward pass at prediction time: large enough to amortise the call
 # overhead, small enough to bound the activations' memory.
@@ -26,6 +27,14 @@ _PREDICT_BATCH_SIZE = 65_536
 _DTYPES = [np.float64, np.float32, np.int64, np.int32]
 # With early_stopping="auto", hold out a validation split from this many rows on.
 _AUTO_EARLY_STOPPING_MIN_SAMPLES = 10_000
+# The comparison family of the DeepFM paper: model name -> (module, its arguments).
+# "fnn" is the "dnn" network started from the embeddings of a fitted "fm" (see fit).
+_MODELS = {
+    **{name: (DeepFM, parts) for name, parts in MODEL_PARTS.items()},
+    "fnn": (DeepFM, MODEL_PARTS["dnn"]),
+    "ipnn": (PNN, {"product": "inner"}),
+    "opnn": (PNN, {"product": "outer"}),
+}
 
 
 class DeepFMClassifier(ClassifierMixin, BaseEstimator):
@@ -42,11 +51,15 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
-    model : {"deepfm", "fm", "lr", "dnn", "wide_deep"}, default="deepfm"
-        Which parts to use: DeepFM, or one of the paper's baselines built from
-        the same pieces: an FM (no deep part), logistic regression (order-1
-        weights only), a DNN on embeddings (no FM part) or Wide & Deep in its
-        LR & DNN form.
+    model : {"deepfm", "fm", "lr", "dnn", "wide_deep", "fnn", "ipnn", "opnn"}, default="deepfm"
+        DeepFM, or one of the baselines of the DeepFM paper, all trained the
+        same way: "fm" (no deep part), "lr" (logistic regression: order-1
+        weights only), "dnn" (the deep part alone), "wide_deep" (Wide & Deep
+        in its LR & DNN form), "fnn" (the deep part on FM-pretrained
+        embeddings: fits the "fm" model first, on the same split and with the
+        same settings, and starts from its embedding table), "ipnn" and
+        "opnn" (product-based networks, with inner or outer products; see
+        ``network.PNN``).
     embedding_dim : int, default=10
         Size ``k`` of every feature's embedding.
     hidden_layer_sizes : tuple of int, default=(400, 400, 400)
@@ -65,9 +78,17 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
         Maximum number of passes over the training data.
     early_stopping : "auto" or bool, default="auto"
         Hold out ``validation_fraction`` of the rows (stratified), stop when
-        the validation log loss has not improved by ``tol`` for
+        the validation ``scoring`` has not improved by ``tol`` for
         ``n_iter_no_change`` epochs, and restore the best epoch's weights.
         "auto" enables it from 10,000 rows on.
+    scoring : {"roc_auc", "loss"}, default="roc_auc"
+        What early stopping watches on the validation split: the ROC AUC, or
+        the (weighted) log loss.
+    calibrate : bool, default=True
+        With early stopping on, map the logits through ``a * logit + b``
+        (``a > 0``) fitted to minimise the log loss on the validation split
+        (Platt scaling): the best-AUC epoch is often overconfident, and this
+        fixes its probabilities without changing their ranking.
     validation_fraction : float, default=0.1
         Fraction of the rows held out when early stopping is on.
     n_iter_no_change : int, default=2
@@ -101,10 +122,12 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
     value_fields_ : ndarray of bool of shape (n_features_in_,)
         True for the fields taken as continuous values.
     net_ : skorch.NeuralNet
-        The fitted skorch net; ``net_.module_`` is the ``DeepFM`` module and
-        ``net_.history`` the per-epoch record.
+        The fitted skorch net; ``net_.module_`` is the ``DeepFM`` module (a
+        ``PNN`` for "ipnn" and "opnn") and ``net_.history`` the per-epoch record.
     n_iter_ : int
-        Number of epochs run.
+        Number of epochs run (for "fnn", after the FM pre-training).
+    calibration_ : tuple of float
+        ``(a, b)`` of the Platt scaling; ``(1.0, 0.0)`` when not calibrated.
 
     Examples
     --------
@@ -117,7 +140,7 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "model": [StrOptions(set(MODEL_PARTS))],
+        "model": [StrOptions(set(_MODELS))],
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
@@ -127,6 +150,8 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": [StrOptions({"auto"}), "boolean"],
+        "scoring": [StrOptions({"roc_auc", "loss"})],
+        "calibrate": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -149,6 +174,8 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
         batch_size=4096,
         max_epochs=20,
         early_stopping="auto",
+        scoring="roc_auc",
+        calibrate=True,
         validation_fraction=0.1,
         n_iter_no_change=2,
         tol=1e-4,
@@ -167,6 +194,8 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.early_stopping = early_stopping
+        self.scoring = scoring
+        self.calibrate = calibrate
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
@@ -205,13 +234,23 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
 
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         train, valid = self._split(dataset, target, seed)
+        pretrained = self._pretrain_fm(train, valid, seed) if self.model == "fnn" else None
         self.net_ = self._build_net(train, valid, seed)
         # fork_rng keeps the user's global torch random state untouched.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.net_.fit(train, y=None)
+            self.net_.initialize()  # as net_.fit would, but FNN's table goes in before training
+            if pretrained is not None:
+                with torch.no_grad():
+                    self.net_.module_.embedding.embedding.weight.copy_(pretrained)
+            self.net_.partial_fit(train, y=None)
         self.net_.module_.eval()
         self.n_iter_ = len(self.net_.history)
+        self.calibration_ = (1.0, 0.0)
+        if self.calibrate and valid is not None:
+            logits = self._logits(valid.codes, valid.values)
+            weight = None if valid.sample_weight is None else valid.sample_weight.numpy()
+            self.calibration_ = fit_platt(logits, valid.y.numpy(), weight)
         return self
 
     def decision_function(self, X):
@@ -229,7 +268,8 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=_DTYPES)
         self._check_codes(X)
-        return self._logits(*self._to_tensors(X))
+        scale, shift = self.calibration_
+        return scale * self._logits(*self._to_tensors(X)) + shift
 
     def predict_proba(self, X):
         """Return the probability of each class for each row.
@@ -284,8 +324,11 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
 
     def _learn_fields(self, X):
         """Decide which columns are codes and which continuous values; size the fields."""
-        self.value_fields_ = np.any(X != np.round(X), axis=0)
-        codes = X[:, ~self.value_fields_]
+        if X.dtype.kind in "iu":  # integer columns are all codes; no rounding copy
+            self.value_fields_ = np.zeros(X.shape[1], dtype=bool)
+        else:
+            self.value_fields_ = np.any(X != np.round(X), axis=0)
+        codes = X[:, ~self.value_fields_] if self.value_fields_.any() else X
         if codes.size and codes.min() < 0:
             column = int(np.flatnonzero(~self.value_fields_)[np.argmin(codes.min(axis=0))])
             raise ValueError(
@@ -310,7 +353,17 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
         )
         return _subset(dataset, train), _subset(dataset, valid)
 
-    def _build_net(self, train, valid, seed):
+    def _pretrain_fm(self, train, valid, seed):
+        """Fit FNN's first stage, the "fm" model on the same split; return its embedding table."""
+        fm = self._build_net(train, valid, seed, model="fm")
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            fm.fit(train, y=None)
+        return fm.module_.embedding.embedding.weight.detach()
+
+    def _build_net(self, train, valid, seed, model=None):
+        """Build the skorch net of ``model`` (default: ``self.model``)."""
+        module, module_params = _MODELS[model or self.model]
         callbacks = []
         if valid is not None:
             callbacks = [
@@ -318,7 +371,8 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
                 (
                     "early_stopping",
                     EarlyStopping(
-                        monitor="valid_loss",
+                        monitor="valid_auc" if self.scoring == "roc_auc" else "valid_loss",
+                        lower_is_better=self.scoring == "loss",
                         patience=self.n_iter_no_change,
                         threshold=self.tol,
                         threshold_mode="abs",
@@ -328,14 +382,14 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
                 ),
             ]
         return CTRNet(
-            module=DeepFM,
+            module=module,
             module__cardinalities=self.cardinalities_.tolist(),
             module__embedding_dim=self.embedding_dim,
             module__hidden_layer_sizes=tuple(self.hidden_layer_sizes),
             module__dropout=self.dropout,
             module__batch_norm=self.batch_norm,
             module__sparse=self.sparse_embeddings,
-            **{f"module__{part}": used for part, used in MODEL_PARTS[self.model].items()},
+            **{f"module__{name}": value for name, value in module_params.items()},
             criterion=nn.BCEWithLogitsLoss,
             criterion__reduction="none",
             optimizer=torch.optim.Adam,
@@ -358,8 +412,16 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
     # -- shared by fit and predict ---------------------------------------
 
     def _to_tensors(self, X):
-        """Split ``X`` into int64 codes and, if any field is continuous, float32 values."""
-        codes = np.zeros(X.shape, dtype=np.int64)
+        """Split ``X`` into integer codes and, if any field is continuous, float32 values.
+
+        Integer ``X`` with no continuous field is used as is, without a copy
+        (int32 and int64 both index an embedding); otherwise the codes are int32
+        when every field fits, int64 if not.
+        """
+        if X.dtype in (np.int32, np.int64) and not self.value_fields_.any():
+            return torch.from_numpy(np.ascontiguousarray(X)), None
+        fits = self.cardinalities_.max() <= np.iinfo(np.int32).max
+        codes = np.zeros(X.shape, dtype=np.int32 if fits else np.int64)
         codes[:, ~self.value_fields_] = X[:, ~self.value_fields_]
         values = None
         if self.value_fields_.any():
@@ -370,8 +432,15 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_codes(self, X):
         """Reject codes that are not integers within the range seen in ``fit``."""
-        codes = X[:, ~self.value_fields_]
+        codes = X[:, ~self.value_fields_] if self.value_fields_.any() else X
         limits = self.cardinalities_[~self.value_fields_]
+        if (
+            X.dtype.kind in "iu"  # integers: two reductions, no temporary arrays
+            and len(codes)
+            and codes.min() >= 0
+            and (codes.max(axis=0) < limits).all()
+        ):
+            return
         bad = (codes < 0) | (codes >= limits) | (codes != np.round(codes))
         if bad.any():
             row, position = np.argwhere(bad)[0]

@@ -1,4 +1,4 @@
-"""PyTorch modules of DeepFM (Guo et al., IJCAI 2017), usable without scikit-learn.
+"""PyTorch modules of DeepFM (Guo et al., IJCAI 2017) and PNN, usable without scikit-learn.
 
 Every module takes a batch of field codes ``codes`` of shape ``(batch, n_fields)``
 (row ``codes[:, f]`` indexes field ``f``'s own vocabulary) and optional
@@ -81,6 +81,43 @@ def fm_interaction(embedded: torch.Tensor) -> torch.Tensor:
     square_of_sum = embedded.sum(dim=1).square()
     sum_of_squares = embedded.square().sum(dim=1)
     return 0.5 * (square_of_sum - sum_of_squares).sum(dim=1)
+
+
+def inner_products(embedded: torch.Tensor) -> torch.Tensor:
+    """Inner product ``<e_i, e_j>`` of every field pair ``i < j``: IPNN's quadratic signals.
+
+    Parameters
+    ----------
+    embedded : Tensor of shape (batch, fields, k)
+
+    Returns
+    -------
+    Tensor of shape (batch, fields * (fields - 1) // 2)
+        Pairs in the order (0, 1), (0, 2), ..., (0, F-1), (1, 2), ...
+    """
+    n_fields = embedded.shape[1]
+    rows, cols = torch.triu_indices(n_fields, n_fields, offset=1, device=embedded.device)
+    gram = embedded @ embedded.transpose(1, 2)  # (batch, fields, fields)
+    return gram[:, rows, cols]
+
+
+def pooled_outer_product(embedded: torch.Tensor) -> torch.Tensor:
+    """Sum of the outer products ``e_i e_j^T`` over all field pairs: OPNN's quadratic signals.
+
+    The sum pooling of the PNN paper: ``sum_{i,j} e_i e_j^T = (sum_i e_i)(sum_j e_j)^T``,
+    so the pairs cost O(k^2) instead of O(fields^2 k^2).
+
+    Parameters
+    ----------
+    embedded : Tensor of shape (batch, fields, k)
+
+    Returns
+    -------
+    Tensor of shape (batch, k * k)
+        The k x k matrix, flattened row by row.
+    """
+    summed = embedded.sum(dim=1)
+    return (summed.unsqueeze(2) * summed.unsqueeze(1)).flatten(start_dim=1)
 
 
 class MLP(nn.Sequential):
@@ -192,3 +229,74 @@ class DeepFM(nn.Module):
             if self.dnn is not None:
                 logit = logit + self.dnn(embedded.flatten(start_dim=1)).squeeze(-1)
         return logit
+
+
+class PNN(nn.Module):
+    """Product-based neural network (Qu et al., ICDM 2016): an MLP over a product layer.
+
+    The product layer joins the linear signals ``z = [v_1 x_1, ..., v_F x_F]`` (the
+    concatenated field embeddings) and the quadratic signals ``p``: the inner products
+    of all field pairs (IPNN, ``F * (F - 1) / 2`` values, see ``inner_products``) or the
+    outer product of the summed embeddings (OPNN with the paper's sum pooling, ``k * k``
+    values, see ``pooled_outer_product``). The MLP's first linear layer over ``[z, p]``
+    is the paper's ``l_1 = W_z z + W_p p + b_1``, with full-rank weights.
+
+    ``logit = MLP([z, p])``
+
+    Parameters
+    ----------
+    cardinalities : sequence of int
+        Number of codes of each field (a continuous field has one).
+    embedding_dim : int, default=10
+    hidden_layer_sizes : sequence of int, default=(400, 400, 400)
+    dropout : float, default=0.0
+    batch_norm : bool, default=False
+    product : {"inner", "outer"}, default="inner"
+        The quadratic signals: IPNN's pairwise inner products or OPNN's pooled
+        outer product.
+    sparse : bool, default=False
+        Sparse gradients for the embedding table (see ``FieldEmbedding``).
+    init_std : float, default=1e-4
+        Standard deviation of the embedding initialisation.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = PNN([3, 5, 2], embedding_dim=4, hidden_layer_sizes=(8,), product="outer")
+    >>> net(torch.tensor([[0, 4, 1], [2, 1, 0]])).shape
+    torch.Size([2])
+    """
+
+    def __init__(
+        self,
+        cardinalities: Sequence[int],
+        embedding_dim: int = 10,
+        hidden_layer_sizes: Sequence[int] = (400, 400, 400),
+        dropout: float = 0.0,
+        batch_norm: bool = False,
+        product: str = "inner",
+        sparse: bool = False,
+        init_std: float = 1e-4,
+    ):
+        super().__init__()
+        n_fields = len(cardinalities)
+        if product == "inner":
+            n_products = n_fields * (n_fields - 1) // 2
+        elif product == "outer":
+            n_products = embedding_dim * embedding_dim
+        else:
+            raise ValueError(f"product must be 'inner' or 'outer'. Got {product!r}.")
+        self.product = product
+        self.embedding = FieldEmbedding(cardinalities, embedding_dim, sparse, init_std)
+        self.dnn = MLP(
+            n_fields * embedding_dim + n_products, hidden_layer_sizes, dropout, batch_norm
+        )
+
+    def forward(self, codes: torch.Tensor, values: torch.Tensor | None = None) -> torch.Tensor:
+        """Return logits of shape (batch,) for ``codes`` and optional ``values`` (batch, fields)."""
+        embedded = self.embedding(codes, values)
+        products = (
+            inner_products(embedded) if self.product == "inner" else pooled_outer_product(embedded)
+        )
+        signals = torch.cat([embedded.flatten(start_dim=1), products], dim=1)
+        return self.dnn(signals).squeeze(-1)

@@ -8,7 +8,7 @@ import torch
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import log_loss, roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import OneHotEncoder
 
@@ -239,29 +239,41 @@ def test_a_last_batch_of_one_row_joins_the_one_before(ctr_data):
     assert clf.net_.history[-1, "train_batch_count"] == 1
 
 
-def test_early_stopping_restores_the_best_epoch():
+def _fit_to_overfit(**params):
     X, y = make_ctr_classification(n_samples=3000, random_state=1)
+    fast = {k: v for k, v in FAST.items() if k != "max_epochs"}
     clf = DeepFMClassifier(
         early_stopping=True,
         n_iter_no_change=2,
         max_epochs=40,
         learning_rate=0.02,
         random_state=0,
-        **{k: v for k, v in FAST.items() if k != "max_epochs"},
+        **fast,
+        **params,
     ).fit(X, y)
-    history = clf.net_.history
-    losses = history[:, "valid_loss"]
-    best = int(np.argmin(losses))
     assert clf.n_iter_ < 40, "an overfitting run should stop early"
-    assert "valid_auc" in history[-1]
-    # the restored weights give the best epoch's validation loss
-    valid_ds = clf.net_.train_split.keywords["valid_ds"]
-    restored_loss = clf.net_.get_loss(
-        torch.as_tensor(clf.decision_function(valid_ds.codes.numpy())).float(),
-        valid_ds.y,
-        X={"codes": valid_ds.codes},
-    ).item()
-    assert restored_loss == pytest.approx(losses[best], rel=1e-4)
+    return clf, clf.net_.train_split.keywords["valid_ds"]
+
+
+def test_early_stopping_on_loss_restores_the_best_epoch():
+    clf, valid = _fit_to_overfit(scoring="loss", calibrate=False)
+    losses = clf.net_.history[:, "valid_loss"]
+    logits = torch.as_tensor(clf.decision_function(valid.codes.numpy())).float()
+    restored = clf.net_.get_loss(logits, valid.y, X={"codes": valid.codes}).item()
+    assert restored == pytest.approx(min(losses), rel=1e-4)
+
+
+def test_early_stopping_on_auc_restores_the_best_epoch_and_calibrates():
+    clf, valid = _fit_to_overfit(scoring="roc_auc", calibrate=True)
+    history_auc = clf.net_.history[:, "valid_auc"]
+    proba = clf.predict_proba(valid.codes.numpy())[:, 1]
+    y = valid.y.numpy()
+    assert roc_auc_score(y, proba) == pytest.approx(max(history_auc), abs=1e-6)
+    scale, shift = clf.calibration_
+    assert scale > 0 and (scale, shift) != (1.0, 0.0)
+    # Platt scaling keeps the ranking and can only lower the validation log loss
+    raw = 1 / (1 + np.exp(-(clf.decision_function(valid.codes.numpy()) - shift) / scale))
+    assert log_loss(y, proba) <= log_loss(y, raw) + 1e-9
 
 
 def test_verbose_prints_progress_and_zero_is_silent(ctr_data, capsys):
