@@ -1,0 +1,269 @@
+"""Export a fitted model for serving outside Python: ONNX, ``torch.export`` and vocabularies.
+
+The exported networks start where the encoder ends. Their inputs are
+
+- ``codes``: int64 of shape ``(batch, n_fields)``, the field codes (what
+  ``FieldEncoder.transform`` returns); entries of value fields are ignored;
+- ``values``: float32 of shape ``(batch, n_fields)``, only when the model has value
+  (continuous) fields: the standardized values; entries of code fields are ignored.
+
+So both can be cut from the encoder's output ``X``: ``codes = X.astype(int64)``,
+``values = X.astype(float32)``. The outputs, of shape ``(batch,)``, are ``logit``,
+the calibrated logit of the positive class ``classes_[1]`` (``decision_function``),
+and ``probability``, its sigmoid (``predict_proba(X)[:, 1]``). The batch size is free.
+
+:func:`export_vocabularies` writes what the encoder knows as plain JSON, so that a
+service in any language can compute the codes and values from raw rows.
+"""
+
+import contextlib
+import copy
+import json
+import logging
+import os
+import warnings
+
+import numpy as np
+import torch
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from ._state import encode_scalar, encoder_fields
+from .encoder import FieldEncoder
+from .estimator import DeepFMClassifier
+
+VOCABULARY_FORMAT = "sklearn-deepfm-vocabularies"
+VOCABULARY_FORMAT_VERSION = "1.0"
+
+_RULES = {
+    "missing": "A value is missing when it is null or NaN (in Python also None, pandas.NA "
+    "and NaT). Code 0 (reserved_code) stands for values not known from fit.",
+    "categorical": "code = the code paired with the value in categories; strings compare "
+    "as strings, numbers by value (1 equals 1.0), booleans as booleans, a string never "
+    "equals a number; a missing value gets missing_code; any other value gets 0.",
+    "log_square": "x = the number; missing gives missing_code; else bin = floor(ln(x)^2) if "
+    "x > 2, else x truncated towards zero; code = the code paired with bin in categories, "
+    "0 for a bin not listed.",
+    "quantile": "x = the number; missing gives missing_code; else with no edges 0, else code "
+    "= 1 + the number of inner edges (edges[1:-1]) that are <= x.",
+    "value": "value = (x - mean) / std, 0.0 when x is missing; the field's code is 0.",
+    "model_inputs": "codes[f] = the code of field f (0 for a value field); values[f] = the "
+    "value of field f (1.0 for a code field), needed only when some field is a value field.",
+}
+
+
+class _ServingModule(nn.Module):
+    """The fitted network and its calibration: codes (and values) in, logit and probability out.
+
+    Code fields get ``values`` 1 and value fields code 0 whatever the inputs hold,
+    so that both inputs can be cut from the encoder's output.
+    """
+
+    def __init__(self, module: nn.Module, value_fields: np.ndarray, calibration):
+        super().__init__()
+        self.module = module
+        self.register_buffer("code_fields", torch.as_tensor(~value_fields, dtype=torch.long))
+        self.register_buffer("value_fields", torch.as_tensor(value_fields, dtype=torch.bool))
+        self.scale, self.shift = (float(c) for c in calibration)
+
+    def forward(self, codes: torch.Tensor, values: torch.Tensor | None = None):
+        """Return the calibrated logits and probabilities, each of shape (batch,)."""
+        if values is not None:
+            codes = codes * self.code_fields
+            values = torch.where(self.value_fields, values, torch.ones_like(values))
+        logit = self.scale * self.module(codes, values) + self.shift
+        return logit, torch.sigmoid(logit)
+
+
+def export_onnx(model, path):
+    """Write the fitted network, after the encoder, as an ONNX model.
+
+    Parameters
+    ----------
+    model : DeepFMClassifier or Pipeline
+        A fitted classifier, or a Pipeline ending in one (its other steps, such as
+        the encoder, are not exported: see :func:`export_vocabularies`).
+    path : str or path-like
+        Where to write the ``.onnx`` file.
+
+    Notes
+    -----
+    Inputs ``codes`` (and ``values`` when the model has value fields), outputs
+    ``logit`` and ``probability``: see the module's documentation. The model's
+    metadata (``metadata_props``) holds the field names, which fields are values,
+    the class labels and the calibration, as JSON under keys ``sklearn_deepfm.*``.
+    Needs the ``onnx`` and ``onnxscript`` packages (``pip install
+    sklearn-deepfm[export]``); run it with e.g. onnxruntime.
+    """
+    for package in ("onnx", "onnxscript"):
+        _require(package, "export_onnx")
+    serving, inputs, dynamic_shapes, metadata = _serving(model, "export_onnx")
+    with _quiet_exporter():
+        onnx_program = torch.onnx.export(
+            serving,
+            kwargs=inputs,
+            dynamo=True,
+            dynamic_shapes=dynamic_shapes,
+            input_names=list(inputs),
+            output_names=["logit", "probability"],
+            verbose=False,
+        )
+    onnx_program.model.doc_string = (
+        "sklearn-deepfm network: int64 codes (batch, n_fields) [and float32 values (batch, "
+        "n_fields)] to the calibrated logit and probability of the positive class."
+    )
+    for key, value in metadata.items():
+        onnx_program.model.metadata_props[f"sklearn_deepfm.{key}"] = json.dumps(value, default=str)
+    onnx_program.save(os.fspath(path))
+
+
+def export_torch(model, path):
+    """Write the fitted network, after the encoder, as a ``torch.export`` program (``.pt2``).
+
+    Parameters
+    ----------
+    model : DeepFMClassifier or Pipeline
+        A fitted classifier, or a Pipeline ending in one.
+    path : str or path-like
+        Where to write the ``.pt2`` archive.
+
+    Notes
+    -----
+    Load it without sklearn-deepfm: ``torch.export.load(path).module()`` is a
+    callable taking ``codes`` (and ``values``) and returning ``(logit,
+    probability)``, see the module's documentation; the archive's extra file
+    ``sklearn_deepfm.json`` holds the same metadata as :func:`export_onnx`'s.
+    ``torch.jit`` (TorchScript) is deprecated since PyTorch 2.9, hence
+    ``torch.export``.
+    """
+    serving, inputs, dynamic_shapes, metadata = _serving(model, "export_torch")
+    with torch.no_grad():
+        program = torch.export.export(serving, (), inputs, dynamic_shapes=dynamic_shapes)
+    extra_files = {"sklearn_deepfm.json": json.dumps(metadata, default=str)}
+    torch.export.save(program, os.fspath(path), extra_files=extra_files)
+
+
+def export_vocabularies(encoder, path):
+    """Write what a fitted FieldEncoder knows as plain JSON, to encode rows elsewhere.
+
+    Parameters
+    ----------
+    encoder : FieldEncoder or Pipeline
+        A fitted encoder, or a Pipeline holding one.
+    path : str or path-like
+        Where to write the JSON file.
+
+    Notes
+    -----
+    The file holds ``format``, ``format_version``, ``library_version``,
+    ``reserved_code`` (0), ``rules`` (in words: how each kind of field turns a value
+    into a code, and how codes and values make the inputs of the exported network)
+    and ``fields``, one object per field in the order of the
+    model's inputs, with ``name``, ``kind`` (``"categorical"``, ``"quantile"``,
+    ``"log_square"`` or ``"value"``), ``cardinality`` (number of codes) and
+
+    - categorical and log_square fields: ``missing_code`` and ``categories``, a list
+      of ``[category, code]`` pairs; categories are JSON strings, numbers or
+      booleans (an infinite float is written ``{"$float": "inf"}``);
+    - quantile fields: ``missing_code`` and ``edges``, the sorted bin edges;
+    - value fields: ``mean`` and ``std``.
+    """
+    encoder = _find(encoder, FieldEncoder, "export_vocabularies")
+    from . import __version__
+
+    fields = []
+    for field in encoder_fields(encoder):
+        if field["kind"] == "value":
+            del field["missing_code"]
+            field["std"] = field.pop("scale")
+        if "categories" in field:
+            field["categories"] = [
+                [encode_scalar(value), code]
+                for code, value in enumerate(field["categories"], start=1)
+            ]
+        fields.append(field)
+    document = {
+        "format": VOCABULARY_FORMAT,
+        "format_version": VOCABULARY_FORMAT_VERSION,
+        "library_version": __version__,
+        "reserved_code": 0,
+        "rules": _RULES,
+        "fields": fields,
+    }
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump(document, file, allow_nan=False, ensure_ascii=False, indent=1)
+
+
+def _serving(model, caller):
+    """Return the serving module, example inputs, their dynamic shapes and the metadata."""
+    classifier = _find(model, DeepFMClassifier, caller)
+    module = classifier.net_.module_
+    if any(t.device.type != "cpu" for t in module.state_dict().values()):
+        module = copy.deepcopy(module).cpu()
+    serving = _ServingModule(module, classifier.value_fields_, classifier.calibration_).eval()
+    n_fields = classifier.n_features_in_
+    inputs = {"codes": torch.zeros(2, n_fields, dtype=torch.long)}
+    if classifier.value_fields_.any():
+        inputs["values"] = torch.ones(2, n_fields)
+    batch = torch.export.Dim("batch")
+    dynamic_shapes = {name: {0: batch} for name in inputs}
+    encoder = _find(model, FieldEncoder, None) if isinstance(model, Pipeline) else None
+    if encoder is not None:
+        names = encoder.get_feature_names_out()
+    else:
+        names = getattr(classifier, "feature_names_in_", None)
+    metadata = {
+        "field_names": None if names is None else [str(name) for name in names],
+        "value_fields": classifier.value_fields_.tolist(),
+        "classes": classifier.classes_.tolist(),  # written with json.dumps(default=str)
+        "calibration": [float(c) for c in classifier.calibration_],
+    }
+    return serving, inputs, dynamic_shapes, metadata
+
+
+def _find(model, kind, caller):
+    """Return ``model`` if it is a fitted ``kind``, or the last step of a Pipeline that is.
+
+    With ``caller=None``, return None instead of raising when there is none.
+    """
+    found = model
+    if isinstance(model, Pipeline):
+        steps = [step for _, step in model.steps if isinstance(step, kind)]
+        found = steps[-1] if steps else None
+    if not isinstance(found, kind):
+        if caller is None:
+            return None
+        raise TypeError(
+            f"{caller} takes a fitted {kind.__name__} or a Pipeline holding one; got "
+            f"{type(model).__name__}."
+        )
+    check_is_fitted(found)
+    return found
+
+
+@contextlib.contextmanager
+def _quiet_exporter():
+    """Silence the ONNX exporter's notes about torch internals, which users cannot act on."""
+    logger = logging.getLogger("torch.onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            # two inputs share the batch dimension, which torch reports as a UserWarning
+            warnings.filterwarnings("ignore", message=".*axis name", category=UserWarning)
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def _require(package, caller):
+    import importlib.util
+
+    if importlib.util.find_spec(package) is None:
+        raise ImportError(
+            f"{caller} needs the {package} package: pip install {package} (or "
+            "sklearn-deepfm[export])."
+        )
