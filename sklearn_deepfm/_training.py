@@ -12,6 +12,7 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback
 from torch.utils.data import Dataset
 
+from ._optim import CatchUpAdam
 from .network import FieldEmbedding
 
 
@@ -115,8 +116,12 @@ class CTRNet(NeuralNet):
     ---------------------------------
     sparse_embeddings : bool, default=False
         The module's embedding tables produce sparse gradients; they get their
-        own ``torch.optim.SparseAdam`` (a lazy Adam that updates only the rows
-        of the batch), the other parameters get ``optimizer``.
+        own ``CatchUpAdam`` (the moves of dense Adam, made only on the rows of
+        each batch), the other parameters get ``optimizer``. The moves a row
+        missed are made when it comes back, and for all rows at the end of
+        each epoch's training pass: the weights any epoch ends with (those the
+        validation, checkpoints, ``warm_start`` and ``partial_fit`` see) are
+        the same however the epochs are split into calls.
     embedding_l2 : float, default=0.0
         Weight of an L2 penalty on the embedding rows each batch uses (each row
         once, see ``_embedding_penalty``), added to the batch's loss.
@@ -128,15 +133,30 @@ class CTRNet(NeuralNet):
         self.embedding_l2 = embedding_l2
 
     def initialize_optimizer(self, triggered_directly=None):
-        """Give sparse embedding tables SparseAdam and the rest ``optimizer``."""
+        """Give sparse embedding tables CatchUpAdam and the rest ``optimizer``."""
         named = list(self.get_all_learnable_params())
         sparse = [p for name, p in named if self.sparse_embeddings and _is_embedding(name)]
         dense = [(name, p) for name, p in named if not any(p is s for s in sparse)]
         args, kwargs = self.get_params_for_optimizer("optimizer", dense)
         self.optimizer_ = self.optimizer(*args, **kwargs)
         if sparse:
-            self.optimizer_sparse_ = torch.optim.SparseAdam(sparse, lr=kwargs["lr"])
+            self.optimizer_sparse_ = CatchUpAdam(sparse, lr=kwargs["lr"])
         return self
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """Run one pass; a training pass ends by bringing every embedding row up to date."""
+        super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+        if training:
+            self._flush_sparse()
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        """Bring every embedding row up to date, also after an interrupted epoch."""
+        self._flush_sparse()
+
+    def _flush_sparse(self):
+        optimizer = getattr(self, "optimizer_sparse_", None)
+        if isinstance(optimizer, CatchUpAdam):
+            optimizer.flush()
 
     def train_step(self, batch, **fit_params):
         """One forward and backward pass, then a step of every optimizer.
