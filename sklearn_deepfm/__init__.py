@@ -3,7 +3,19 @@
 from .datasets import make_ctr_classification
 from .encoder import FieldEncoder
 from .estimator import DeepFMClassifier
+from .export import export_onnx, export_torch, export_vocabularies
+from .persistence import load, save
 
 __version__ = "0.1.0"
 
-__all__ = ["DeepFMClassifier", "FieldEncoder", "make_ctr_classification", "__version__"]
+__all__ = [
+    "DeepFMClassifier",
+    "FieldEncoder",
+    "__version__",
+    "export_onnx",
+    "export_torch",
+    "export_vocabularies",
+    "load",
+    "make_ctr_classification",
+    "save",
+]

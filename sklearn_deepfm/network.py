@@ -37,8 +37,10 @@ class FieldEmbedding(nn.Module):
     sparse : bool, default=False
         Produce sparse gradients, so an optimizer can update only the rows
         a batch touched.
-    init_std : float, default=1e-4
-        Standard deviation of the normal initialisation; 0 gives zeros.
+    init_std : float, default=0.01
+        Standard deviation of the normal initialisation; 0 gives zeros. (The
+        common 1e-4 left the FM part barely trained when early stopping ended
+        on Frappe: held-out AUC 0.928 against 0.932-0.936 with 0.01.)
     """
 
     def __init__(
@@ -46,7 +48,7 @@ class FieldEmbedding(nn.Module):
         cardinalities: Sequence[int],
         embedding_dim: int,
         sparse: bool = False,
-        init_std: float = 1e-4,
+        init_std: float = 0.01,
     ):
         super().__init__()
         cardinalities = torch.as_tensor(list(cardinalities), dtype=torch.long)
@@ -179,7 +181,7 @@ class DeepFM(nn.Module):
         Include the deep part.
     sparse : bool, default=False
         Sparse gradients for the embedding tables (see ``FieldEmbedding``).
-    init_std : float, default=1e-4
+    init_std : float, default=0.01
         Standard deviation of the embedding initialisation.
 
     Examples
@@ -201,7 +203,7 @@ class DeepFM(nn.Module):
         fm: bool = True,
         dnn: bool = True,
         sparse: bool = False,
-        init_std: float = 1e-4,
+        init_std: float = 0.01,
     ):
         super().__init__()
         if not (first_order or fm or dnn):
@@ -256,7 +258,7 @@ class PNN(nn.Module):
         outer product.
     sparse : bool, default=False
         Sparse gradients for the embedding table (see ``FieldEmbedding``).
-    init_std : float, default=1e-4
+    init_std : float, default=0.01
         Standard deviation of the embedding initialisation.
 
     Examples
@@ -276,7 +278,7 @@ class PNN(nn.Module):
         batch_norm: bool = False,
         product: str = "inner",
         sparse: bool = False,
-        init_std: float = 1e-4,
+        init_std: float = 0.01,
     ):
         super().__init__()
         n_fields = len(cardinalities)

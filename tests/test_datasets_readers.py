@@ -285,9 +285,11 @@ def test_frappe_shape_rate_and_disjoint_fields():
     assert list(frame.columns) == ["label", *FRAPPE_FIELDS]
     assert frame["label"].dtype == np.int8
     assert frame["label"].mean() == pytest.approx(0.3303, abs=1e-4)
-    assert (frame[FRAPPE_FIELDS].dtypes == np.int64).all()
+    assert (frame[FRAPPE_FIELDS].dtypes == "category").all()
+    assert all(frame[f].cat.categories.dtype == np.int64 for f in FRAPPE_FIELDS)
     assert frame.loc[0, ["label", "user", "city"]].tolist() == [1, 266, 5149]
-    ranges = sorted((frame[f].min(), frame[f].max()) for f in FRAPPE_FIELDS)
+    categories = [frame[f].cat.categories for f in FRAPPE_FIELDS]
+    ranges = sorted((c.min(), c.max()) for c in categories)
     assert all(high < next_low for (_, high), (next_low, _) in pairwise(ranges))
     assert frame["item"].nunique() == 4082
 

@@ -53,7 +53,8 @@ def load_libfm(path, *, n_fields=None, field_names=None, values="binary", return
     -------
     frame : pandas.DataFrame of shape (n_samples, 1 + n_fields)
         Column ``label`` (int8; libFM's -1 and 0 become 0, 1 stays 1), then
-        one int64 column per field holding the feature's global libFM index
+        one ``category`` column per field holding the feature's global libFM
+        index (int64 categories; ``.cat.codes`` gives 0-based codes)
         (then the ``"{field}_value"`` columns if ``values="keep"``). Returned
         when ``return_X_y`` is False.
     (X, y) : tuple of (pandas.DataFrame, numpy.ndarray of int8)
@@ -168,7 +169,9 @@ def load_libfm(path, *, n_fields=None, field_names=None, values="binary", return
             )
     _check_disjoint_fields(index, field_names, name)
 
-    columns = {name_: index[:, j] for j, name_ in enumerate(field_names)}
+    # Feature indices are ids, not quantities: the category dtype says so, and
+    # FieldEncoder's "auto" then treats the fields as categorical.
+    columns = {name_: pd.Categorical(index[:, j]) for j, name_ in enumerate(field_names)}
     if values == "keep":
         columns.update({f"{name_}_value": value[:, j] for j, name_ in enumerate(field_names)})
     X = pd.DataFrame(columns)

@@ -1,0 +1,365 @@
+"""Quality of the DeepFM paper's model family on real CTR data, against LR and LightGBM (issue 3).
+
+Every model of the family (LR, FM, FNN, IPNN, OPNN, DNN, Wide & Deep, DeepFM) is
+``DeepFMClassifier(model=..., random_state=0)`` with the estimator's *default*
+hyper-parameters, so a re-run measures the current defaults (the JSON records them).
+Two references take the same encoded training rows:
+
+- scikit-learn's ``LogisticRegression`` on the one-hot encoded field codes, its ``C``
+  chosen from a small grid by the log loss on the last 20% of the training rows, then
+  refitted on all of them;
+- LightGBM (skipped when not installed), the practitioner's alternative, on the field
+  codes (categorical fields as categorical features, binned numeric fields as ordered
+  numbers), its number of trees chosen by early stopping on the same 20%, then refitted.
+
+All models see the same ``FieldEncoder`` codes (defaults; every Frappe and Avazu column
+and Criteo's ``C1..C26`` named categorical). Data sets (``--data``):
+
+``frappe``
+    ``/work/shared/data/frappe/frappe.train.libfm`` (57,722 rows, 10 fields), a random
+    2/3 train and 1/3 test split (seed 0).
+``criteo``
+    ``criteo_8k`` (the first 8,000 rows of Criteo's Kaggle ``train.txt``, time-ordered):
+    the first 6,400 rows train, the last 1,600 test.
+``avazu``
+    ``avazu_9k`` (the first 8,999 rows of Avazu's Kaggle ``train``): the first 7,199 rows
+    train, the last 1,800 test; ``id`` and the constant ``hour`` are dropped, the other
+    21 columns are categorical.
+``synthetic``
+    ``make_ctr_classification`` (6,000 rows), 2/3 train and 1/3 test, for smoke runs.
+
+Fit time is wall time on the machine that ran it, tuning of the references and FNN's FM
+pre-training included. Run ``python benchmarks/quality.py --data frappe`` (all models;
+``--models deepfm fm`` for a subset) or ``--quick`` for a smoke run of a few seconds.
+Results go to ``benchmarks/results/quality_<data>.json`` and ``.md``, the ROC curves to
+``quality_<data>_roc.png`` and the AUC bar chart to ``quality_<data>_auc.png``.
+"""
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import sklearn
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss, roc_auc_score, roc_curve
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder
+
+import sklearn_deepfm
+from sklearn_deepfm import DeepFMClassifier, FieldEncoder, make_ctr_classification
+from sklearn_deepfm.datasets import CRITEO_CAT_COLUMNS, load_criteo, load_frappe
+
+RESULTS = Path(__file__).parent / "results"
+DATA = Path("/work/shared/data")
+DATASETS = ("frappe", "criteo", "avazu", "synthetic")
+# The DeepFM paper's table order.
+DEEP_MODELS = ("lr", "fm", "fnn", "ipnn", "opnn", "dnn", "wide_deep", "deepfm")
+REFERENCES = ("sklearn_lr", "lightgbm")
+LABELS = {
+    "lr": "LR",
+    "fm": "FM",
+    "fnn": "FNN",
+    "ipnn": "IPNN",
+    "opnn": "OPNN",
+    "dnn": "DNN",
+    "wide_deep": "Wide & Deep (LR & DNN)",
+    "deepfm": "DeepFM",
+    "sklearn_lr": "sklearn LogisticRegression, one-hot",
+    "lightgbm": "LightGBM",
+}
+SEED = 0
+TUNING_FRACTION = 0.2  # the last training rows, to tune the references
+LR_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
+LIGHTGBM = dict(objective="binary", learning_rate=0.05)  # other parameters: the defaults
+MAX_TREES, EARLY_STOPPING_ROUNDS = 2000, 50
+QUICK = dict(train_rows=600, test_rows=400, max_epochs=1, lr_grid=(0.1,), trees=10)
+
+
+# data --------------------------------------------------------------------------------
+
+
+def load(data, quick=False):
+    """Return ``X_train, y_train, X_test, y_test``, the categorical columns and the split."""
+    if data == "frappe":
+        X, y = load_frappe(DATA / "frappe" / "frappe.train.libfm", return_X_y=True)
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, y, test_size=1 / 3, random_state=SEED
+        )
+        split = "random 2/3 train, 1/3 test (seed 0)"
+        categorical = list(X.columns)  # libFM feature ids: categorical, though integers
+    elif data == "criteo":
+        X, y = load_criteo(DATA / "criteo_8k" / "criteo_8k.txt", return_X_y=True)
+        X_train, X_test, y_train, y_test = X.iloc[:6400], X.iloc[6400:], y[:6400], y[6400:]
+        split = "time-ordered: first 6,400 rows train, last 1,600 test"
+        categorical = list(CRITEO_CAT_COLUMNS)
+    elif data == "avazu":
+        frame = pd.read_csv(DATA / "avazu_9k" / "avazu_9k.csv", dtype=str)
+        y = frame.pop("click").astype(np.int8).to_numpy()
+        X = frame.drop(columns=["id", "hour"])  # a row key and a constant
+        X_train, X_test, y_train, y_test = X.iloc[:7199], X.iloc[7199:], y[:7199], y[7199:]
+        split = "file order: first 7,199 rows train, last 1,800 test"
+        categorical = list(X.columns)  # all ids, some integer-coded: read as strings
+    elif data == "synthetic":
+        X, y = make_ctr_classification(n_samples=6000, as_frame=True, random_state=SEED)
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, np.asarray(y), test_size=1 / 3, random_state=SEED
+        )
+        split = "random 2/3 train, 1/3 test (seed 0)"
+        categorical = list(X.columns)
+    else:
+        raise ValueError(f"data must be one of {DATASETS}. Got {data!r}.")
+    if quick:
+        X_train, y_train = X_train.iloc[: QUICK["train_rows"]], y_train[: QUICK["train_rows"]]
+        X_test, y_test = X_test.iloc[: QUICK["test_rows"]], y_test[: QUICK["test_rows"]]
+        split += f"; quick: first {len(X_train)} train and {len(X_test)} test rows"
+    return X_train, np.asarray(y_train), X_test, np.asarray(y_test), categorical, split
+
+
+# models ------------------------------------------------------------------------------
+
+
+def fit_deep(model, codes, y, quick):
+    """A ``DeepFMClassifier`` of the family with the default hyper-parameters."""
+    clf = DeepFMClassifier(model=model, random_state=SEED)
+    if quick:
+        clf.set_params(max_epochs=QUICK["max_epochs"])
+    clf.fit(codes, y)
+    return clf.predict_proba, {"epochs": clf.n_iter_}
+
+
+def tuning_split(n):
+    """Rows fitted and rows scored when tuning a reference: the last 20% score."""
+    cut = int(round(n * (1 - TUNING_FRACTION)))
+    return slice(None, cut), slice(cut, None)
+
+
+def fit_sklearn_lr(codes, y, quick):
+    """One-hot ``LogisticRegression``, ``C`` tuned on the last training rows, refitted."""
+
+    def make(C):
+        return make_pipeline(
+            OneHotEncoder(handle_unknown="ignore"), LogisticRegression(C=C, max_iter=2000)
+        )
+
+    fit_rows, tune_rows = tuning_split(len(y))
+    losses = {}
+    for C in QUICK["lr_grid"] if quick else LR_GRID:
+        model = make(C).fit(codes[fit_rows], y[fit_rows])
+        losses[C] = log_loss(y[tune_rows], model.predict_proba(codes[tune_rows])[:, 1])
+    best = min(losses, key=losses.get)
+    return make(best).fit(codes, y).predict_proba, {"C": best}
+
+
+def fit_lightgbm(codes, y, categorical, quick):
+    """LightGBM on the codes, trees chosen by early stopping on the last rows, refitted."""
+    import lightgbm
+
+    params = dict(LIGHTGBM, seed=SEED, num_threads=torch.get_num_threads(), verbose=-1)
+    max_trees = QUICK["trees"] if quick else MAX_TREES
+    fit_rows, tune_rows = tuning_split(len(y))
+    train = lightgbm.Dataset(codes[fit_rows], y[fit_rows], categorical_feature=categorical)
+    booster = lightgbm.train(
+        params,
+        train,
+        num_boost_round=max_trees,
+        valid_sets=[lightgbm.Dataset(codes[tune_rows], y[tune_rows], reference=train)],
+        callbacks=[lightgbm.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
+    )
+    trees = booster.best_iteration or max_trees
+    everything = lightgbm.Dataset(codes, y, categorical_feature=categorical)
+    final = lightgbm.train(params, everything, num_boost_round=trees)
+
+    def predict_proba(codes):
+        positive = final.predict(codes)
+        return np.column_stack([1 - positive, positive])
+
+    return predict_proba, {"trees": trees}
+
+
+def fit(name, codes, y, categorical, quick):
+    if name == "sklearn_lr":
+        return fit_sklearn_lr(codes, y, quick)
+    if name == "lightgbm":
+        return fit_lightgbm(codes, y, categorical, quick)
+    return fit_deep(name, codes, y, quick)
+
+
+def lightgbm_installed():
+    try:
+        import lightgbm  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# report ------------------------------------------------------------------------------
+
+
+def machine():
+    return {
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "load_average_at_start": os.getloadavg()[0],  # other processes sharing the CPUs
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "sklearn": sklearn.__version__,
+        "sklearn_deepfm": sklearn_deepfm.__version__,
+    }
+
+
+def markdown(report):
+    defaults = ", ".join(f"{k}={v!r}" for k, v in report["deepfm_defaults"].items())
+    machine = report["machine"]
+    lines = [
+        f"Data: {report['data']} ({report['n_train']:,} train and {report['n_test']:,} test "
+        f"rows, {report['n_fields']} fields; {report['split']}); test positive rate "
+        f"{report['test_positive_rate']:.3f}, constant-prior log loss "
+        f"{report['prior_log_loss']:.4f}.",
+        "",
+        "| model | AUC | log loss | fit (s) | notes |",
+        "|---|---|---|---|---|",
+    ]
+    for row in report["results"]:
+        notes = ", ".join(f"{k} {v}" for k, v in row["details"].items())
+        lines.append(
+            f"| {row['label']} | {row['auc']:.4f} | {row['log_loss']:.4f} | "
+            f"{row['fit_seconds']:.1f} | {notes} |"
+        )
+    lines += [
+        "",
+        f"DeepFMClassifier defaults used: {defaults}.",
+        f"Machine: {machine['cpu_count']} CPU cores ({machine['torch_threads']} threads, "
+        f"load average {machine['load_average_at_start']:.1f} at start), "
+        f"{machine['gpu'] or 'no GPU'}; torch {machine['torch']}. "
+        f"Total run time {report['total_seconds']:.0f} s.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def plot(report, curves, out, stem):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 5.5))
+    for row in report["results"]:
+        fpr, tpr = curves[row["model"]]
+        ax.plot(fpr, tpr, lw=1.2, label=f"{row['label']} ({row['auc']:.4f})")
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls=":")
+    ax.set(xlabel="false positive rate", ylabel="true positive rate")
+    ax.set_title(f"ROC on the {report['data']} test split")
+    ax.legend(loc="lower right", fontsize=8, title="model (AUC)")
+    fig.tight_layout()
+    fig.savefig(out / f"{stem}_roc.png", dpi=120)
+    plt.close(fig)
+
+    rows = report["results"]
+    aucs = [row["auc"] for row in rows]
+    fig, ax = plt.subplots(figsize=(7, 0.35 * len(rows) + 1.5))
+    colors = ["tab:blue" if row["model"] in DEEP_MODELS else "tab:orange" for row in rows]
+    ax.barh([row["label"] for row in rows], aucs, color=colors)
+    low, high = min(aucs), max(aucs)
+    margin = max(0.01, (high - low) * 0.15)
+    ax.set_xlim(max(0.0, low - margin), min(1.0, high + margin))
+    for i, auc in enumerate(aucs):
+        ax.text(auc, i, f" {auc:.4f}", va="center", fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("test AUC (axis cut)")
+    ax.set_title(
+        f"Test AUC on {report['data']}\nblue: DeepFMClassifier(model=...), orange: references",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    fig.savefig(out / f"{stem}_auc.png", dpi=120)
+    plt.close(fig)
+
+
+# main --------------------------------------------------------------------------------
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", choices=DATASETS, default="frappe", help="data set (frappe)")
+    parser.add_argument(
+        "--models", nargs="+", choices=DEEP_MODELS + REFERENCES, help="models to run (all)"
+    )
+    parser.add_argument("--quick", action="store_true", help="small smoke run of a few seconds")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="output folder")
+    parser.add_argument("--threads", type=int, help="CPU threads of torch and LightGBM")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    start = time.perf_counter()
+    X_train, y_train, X_test, y_test, categorical, split = load(args.data, args.quick)
+    encoder = FieldEncoder(categorical_features=categorical).fit(X_train)
+    codes_train, codes_test = encoder.transform(X_train), encoder.transform(X_test)
+    categorical_positions = [list(X_train.columns).index(c) for c in categorical]
+
+    names = list(args.models or DEEP_MODELS + REFERENCES)
+    if "lightgbm" in names and not lightgbm_installed():
+        print("lightgbm is not installed: skipping it.")
+        names.remove("lightgbm")
+    prior = np.full(len(y_test), y_train.mean())
+    report = {
+        "data": args.data,
+        "split": split,
+        "quick": args.quick,
+        "n_train": len(y_train),
+        "n_test": len(y_test),
+        "n_fields": codes_train.shape[1],
+        "test_positive_rate": float(y_test.mean()),
+        "prior_log_loss": log_loss(y_test, prior),
+        "deepfm_defaults": {
+            k: v
+            for k, v in DeepFMClassifier().get_params().items()
+            if k not in ("model", "random_state", "verbose", "device")
+        },
+        "machine": machine(),
+        "results": [],
+    }
+    curves = {}
+    print(f"{args.data}: {len(y_train):,} train / {len(y_test):,} test rows; {split}")
+    print(f"{'model':<36} {'AUC':>7} {'logloss':>8} {'fit s':>7}  notes")
+    for name in names:
+        began = time.perf_counter()
+        predict_proba, details = fit(name, codes_train, y_train, categorical_positions, args.quick)
+        seconds = time.perf_counter() - began
+        proba = predict_proba(codes_test)[:, 1]
+        row = {
+            "model": name,
+            "label": LABELS[name],
+            "auc": roc_auc_score(y_test, proba),
+            "log_loss": log_loss(y_test, proba),
+            "fit_seconds": seconds,
+            "details": details,
+        }
+        report["results"].append(row)
+        curves[name] = roc_curve(y_test, proba)[:2]
+        notes = ", ".join(f"{k} {v}" for k, v in details.items())
+        print(
+            f"{row['label']:<36} {row['auc']:7.4f} {row['log_loss']:8.4f} {seconds:7.1f}  {notes}"
+        )
+    report["total_seconds"] = time.perf_counter() - start
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = f"quality_{args.data}"
+    (args.out / f"{stem}.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    (args.out / f"{stem}.md").write_text(markdown(report))
+    plot(report, curves, args.out, stem)
+    print(f"total {report['total_seconds']:.0f} s; results in {args.out}/{stem}.*")
+    return report
+
+
+if __name__ == "__main__":
+    main()
