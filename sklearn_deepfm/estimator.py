@@ -628,7 +628,9 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
         when every field fits, int64 if not.
         """
         if X.dtype in (np.int32, np.int64) and not self.value_fields_.any():
-            return torch.from_numpy(np.ascontiguousarray(X)), None
+            # torch refuses to share read-only memory (a memmap, say): copy only then.
+            X = np.ascontiguousarray(X) if X.flags.writeable else np.array(X)
+            return torch.from_numpy(X), None
         fits = self.cardinalities_.max() <= np.iinfo(np.int32).max
         codes = np.zeros(X.shape, dtype=np.int32 if fits else np.int64)
         codes[:, ~self.value_fields_] = X[:, ~self.value_fields_]
