@@ -29,8 +29,10 @@ and Criteo's ``C1..C26`` named categorical). Data sets (``--data``):
     ``make_ctr_classification`` (6,000 rows), 2/3 train and 1/3 test, for smoke runs.
 
 Fit time is wall time on the machine that ran it, tuning of the references and FNN's FM
-pre-training included. Run ``python benchmarks/quality.py --data frappe`` (all models;
-``--models deepfm fm`` for a subset) or ``--quick`` for a smoke run of a few seconds.
+pre-training included; on a machine shared with other jobs, ``--threads 1`` keeps
+multi-threaded kernels from stalling on busy cores (the JSON records the load average).
+Run ``python benchmarks/quality.py --data frappe`` (all models; ``--models deepfm fm`` for
+a subset) or ``--quick`` for a smoke run of a few seconds.
 Results go to ``benchmarks/results/quality_<data>.json`` and ``.md``, the ROC curves to
 ``quality_<data>_roc.png`` and the AUC bar chart to ``quality_<data>_auc.png``.
 """
@@ -51,6 +53,7 @@ from sklearn.metrics import log_loss, roc_auc_score, roc_curve
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
+from threadpoolctl import threadpool_limits
 
 import sklearn_deepfm
 from sklearn_deepfm import DeepFMClassifier, FieldEncoder, make_ctr_classification
@@ -237,7 +240,7 @@ def markdown(report):
     lines += [
         "",
         f"DeepFMClassifier defaults used: {defaults}.",
-        f"Machine: {machine['cpu_count']} CPU cores ({machine['torch_threads']} threads, "
+        f"Machine: {machine['cpu_count']} CPU cores (threads used: {machine['torch_threads']}, "
         f"load average {machine['load_average_at_start']:.1f} at start), "
         f"{machine['gpu'] or 'no GPU'}; torch {machine['torch']}. "
         f"Total run time {report['total_seconds']:.0f} s.",
@@ -295,10 +298,13 @@ def main(argv=None):
     )
     parser.add_argument("--quick", action="store_true", help="small smoke run of a few seconds")
     parser.add_argument("--out", type=Path, default=RESULTS, help="output folder")
-    parser.add_argument("--threads", type=int, help="CPU threads of torch and LightGBM")
+    parser.add_argument(
+        "--threads", type=int, help="CPU threads of torch, BLAS and LightGBM (all cores)"
+    )
     args = parser.parse_args(argv)
-    if args.threads:
+    if args.threads:  # on a machine shared with other jobs, fewer threads avoid stalls
         torch.set_num_threads(args.threads)
+        threadpool_limits(args.threads)
 
     start = time.perf_counter()
     X_train, y_train, X_test, y_test, categorical, split = load(args.data, args.quick)

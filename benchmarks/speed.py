@@ -252,89 +252,113 @@ def n_batches(n_rows, epochs):
 
 
 def bench_train(args, network, log):
-    """Fit rows/s against the bare loop at each vocabulary size, sparse and dense Adam."""
+    """Fit rows/s against the bare loop at each vocabulary size, sparse and dense Adam.
+
+    Every round runs every vocabulary, sparse then dense, so that ratios between
+    vocabularies and between the two modes also compare measurements close in time.
+    """
     codes, y, cardinalities = make_codes(8192, args.vocab[0])
     # warm-up: first calls pay for lazy initialisation in torch and skorch
     classifier(network, True, 1).fit(codes, y)
     bare_fit(torch.from_numpy(codes), torch.from_numpy(y).float(), cardinalities, network, True, 1)
-    sparse = compare_fits(args, network, True, args.rows, args.vocab, args.epochs, log)
-    # dense Adam updates the whole table at every step: fewer rows
-    dense = compare_fits(args, network, False, args.dense_rows, args.dense_vocab, 1, log)
-    return {"sparse": sparse, "dense": dense}
+    comparisons = {
+        "sparse": FitComparison(network, True, args.rows, args.vocab, args.epochs),
+        # dense Adam updates the whole table at every step: fewer rows
+        "dense": FitComparison(network, False, args.dense_rows, args.dense_vocab, 1),
+    }
+    for round_ in range(args.repeats):
+        for comparison in comparisons.values():
+            comparison.run_round(round_, log)
+    return {mode: comparison.results() for mode, comparison in comparisons.items()}
 
 
-def compare_fits(args, network, sparse, rows, vocabs, epochs, log):
+class FitComparison:
     """Interleaved fits of the classifier and the bare loop at each vocabulary size.
 
-    Every round runs all vocabularies, so the step time ratio between the largest
-    and the smallest also compares measurements close in time. Besides the whole
-    fit, the training loop alone is timed (skorch's epoch durations; the loop of
-    ``bare_fit``): it excludes building the module, whose random initialisation
-    grows with the vocabulary.
+    Besides the whole fit, the training loop alone is timed (skorch's epoch
+    durations; the loop of ``bare_fit``): it excludes building the module, whose
+    random initialisation grows with the vocabulary.
     """
-    data = {vocab: make_codes(rows, vocab, seed=vocab) for vocab in vocabs}
-    names = ["bare", "classifier"] + (["bare_sparse_adam"] if sparse else [])
-    fit = {vocab: {name: [] for name in names} for vocab in vocabs}
-    loop = {vocab: {name: [] for name in names} for vocab in vocabs}
-    mode = "sparse" if sparse else "dense"
-    for round_ in range(args.repeats):
-        for vocab in vocabs:
-            codes, y, cardinalities = data[vocab]
+
+    def __init__(self, network, sparse, rows, vocabs, epochs):
+        self.network, self.sparse, self.rows, self.vocabs = network, sparse, rows, vocabs
+        self.epochs = epochs
+        self.data = {vocab: make_codes(rows, vocab, seed=vocab) for vocab in vocabs}
+        self.names = ["bare", "classifier"] + (["bare_sparse_adam"] if sparse else [])
+        self.fit = {vocab: {name: [] for name in self.names} for vocab in vocabs}
+        self.loop = {vocab: {name: [] for name in self.names} for vocab in vocabs}
+
+    def run_round(self, round_, log):
+        mode = "sparse" if self.sparse else "dense"
+        for vocab in self.vocabs:
+            codes, y, cardinalities = self.data[vocab]
             codes_t, y_t = torch.from_numpy(codes), torch.from_numpy(y).float()
-            bare = (codes_t, y_t, cardinalities, network, sparse, epochs)
+            bare = (codes_t, y_t, cardinalities, self.network, self.sparse, self.epochs)
+            loop = self.loop[vocab]
             functions = {
-                "bare": partial(_timed_bare, loop[vocab]["bare"], *bare),
+                "bare": partial(_timed_bare, loop["bare"], *bare),
                 "classifier": partial(
-                    _timed_classifier, loop[vocab]["classifier"], network, sparse, epochs, codes, y
+                    _timed_classifier,
+                    loop["classifier"],
+                    self.network,
+                    self.sparse,
+                    self.epochs,
+                    codes,
+                    y,
                 ),
             }
-            if sparse:  # the bare loop again, with torch's lazy SparseAdam
+            if self.sparse:  # the bare loop again, with torch's lazy SparseAdam
                 functions["bare_sparse_adam"] = partial(
-                    _timed_bare, loop[vocab]["bare_sparse_adam"], *bare, sparse_optimizer=SparseAdam
+                    _timed_bare, loop["bare_sparse_adam"], *bare, sparse_optimizer=SparseAdam
                 )
             for name, seconds in interleave(functions, 1, first_round=round_).items():
-                fit[vocab][name] += seconds
+                self.fit[vocab][name] += seconds
             log(
                 f"  train {mode} vocab={vocab:>9,} round {round_ + 1}: "
                 + ", ".join(
-                    f"{name} {fit[vocab][name][-1]:.2f}s (loop {loop[vocab][name][-1]:.2f}s)"
+                    f"{name} {self.fit[vocab][name][-1]:.2f}s (loop {loop[name][-1]:.2f}s)"
                     for name in functions
                 )
             )
-    steps = n_batches(rows, epochs)
-    by_vocab = {}
-    for vocab in vocabs:
-        total, inner = fit[vocab], loop[vocab]
-        by_vocab[vocab] = {
-            "fit_seconds": total,
-            "loop_seconds": inner,
-            **{
-                f"{name}_rows_per_s": rows * epochs / float(np.median(total[name]))
-                for name in names
+
+    def results(self):
+        rows, epochs, names = self.rows, self.epochs, self.names
+        steps = n_batches(rows, epochs)
+        by_vocab = {}
+        for vocab in self.vocabs:
+            total, inner = self.fit[vocab], self.loop[vocab]
+            by_vocab[vocab] = {
+                "fit_seconds": total,
+                "loop_seconds": inner,
+                **{
+                    f"{name}_rows_per_s": rows * epochs / float(np.median(total[name]))
+                    for name in names
+                },
+                **{
+                    f"{name}_loop_rows_per_s": rows * epochs / float(np.median(inner[name]))
+                    for name in names
+                },
+                "ratio": paired_ratio(total["bare"], total["classifier"]),
+                "loop_ratio": paired_ratio(inner["bare"], inner["classifier"]),
+                **{
+                    f"{name}_step_ms": 1e3 * float(np.median(inner[name])) / steps for name in names
+                },
+            }
+            if self.sparse:  # the default optimizer's loop time against SparseAdam's
+                by_vocab[vocab]["loop_ratio_sparse_adam"] = paired_ratio(
+                    inner["bare_sparse_adam"], inner["bare"]
+                )
+        small, large = self.vocabs[0], self.vocabs[-1]
+        return {
+            "rows": rows,
+            "epochs": epochs,
+            "batches_per_fit": steps,
+            "by_vocab": by_vocab,
+            "vocab_pair": [small, large],
+            "step_time_growth": {
+                name: paired_ratio(self.loop[large][name], self.loop[small][name]) for name in names
             },
-            **{
-                f"{name}_loop_rows_per_s": rows * epochs / float(np.median(inner[name]))
-                for name in names
-            },
-            "ratio": paired_ratio(total["bare"], total["classifier"]),
-            "loop_ratio": paired_ratio(inner["bare"], inner["classifier"]),
-            **{f"{name}_step_ms": 1e3 * float(np.median(inner[name])) / steps for name in names},
         }
-        if sparse:  # the default optimizer's loop time against SparseAdam's
-            by_vocab[vocab]["loop_ratio_sparse_adam"] = paired_ratio(
-                inner["bare_sparse_adam"], inner["bare"]
-            )
-    small, large = vocabs[0], vocabs[-1]
-    return {
-        "rows": rows,
-        "epochs": epochs,
-        "batches_per_fit": steps,
-        "by_vocab": by_vocab,
-        "vocab_pair": [small, large],
-        "step_time_growth": {
-            name: paired_ratio(loop[large][name], loop[small][name]) for name in names
-        },
-    }
 
 
 def _timed_bare(loop_seconds, *args, sparse_optimizer=CatchUpAdam):

@@ -114,7 +114,7 @@ def test_every_model_fits_and_predicts(ctr_data, model):
 
 
 @pytest.mark.parametrize("model", ["ipnn", "opnn"])
-def test_pnn_trains_its_embedding_with_sparse_adam(ctr_data, model):
+def test_pnn_embedding_gets_the_sparse_optimizer(ctr_data, model):
     X, y = ctr_data
     clf = DeepFMClassifier(model=model, sparse_embeddings=True, embedding_l2=1e-3, **FAST)
     clf.set_params(random_state=0).fit(X, y)
