@@ -26,8 +26,10 @@ def main():
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, stratify=y, random_state=0
     )
-    print(f"{len(X_train):,} training rows, {len(X_test):,} test rows, {X.shape[1]} fields, "
-          f"click rate {y.mean():.3f}\n")
+    print(
+        f"{len(X_train):,} training rows, {len(X_test):,} test rows, {X.shape[1]} fields, "
+        f"click rate {y.mean():.3f}\n"
+    )
 
     categorical = [c for c in X.columns if c.startswith("C")]
     numeric = [c for c in X.columns if c.startswith("I")]
@@ -35,10 +37,16 @@ def main():
         "DeepFM": make_pipeline(FieldEncoder(), DeepFMClassifier(random_state=0, verbose=1)),
         "LogisticRegression (one-hot)": make_pipeline(
             make_column_transformer(
-                (OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=5),
-                 categorical),
-                (KBinsDiscretizer(n_bins=16, encode="onehot", quantile_method="averaged_inverted_cdf",
-                                  subsample=None), numeric),
+                (OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=5), categorical),
+                (
+                    KBinsDiscretizer(
+                        n_bins=16,
+                        encode="onehot",
+                        quantile_method="averaged_inverted_cdf",
+                        subsample=None,
+                    ),
+                    numeric,
+                ),
             ),
             LogisticRegression(C=0.1, max_iter=2000),
         ),
@@ -49,8 +57,10 @@ def main():
         model.fit(X_train, y_train)
         seconds = time.perf_counter() - start
         proba = model.predict_proba(X_test)[:, 1]
-        rows.append(f"{name:<30} {roc_auc_score(y_test, proba):7.4f} "
-                    f"{log_loss(y_test, proba):9.4f} {seconds:7.1f}")
+        rows.append(
+            f"{name:<30} {roc_auc_score(y_test, proba):7.4f} "
+            f"{log_loss(y_test, proba):9.4f} {seconds:7.1f}"
+        )
     print()
     print(f"{'model':<30} {'AUC':>7} {'log loss':>9} {'fit s':>7}")
     print("\n".join(rows))
