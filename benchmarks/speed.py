@@ -178,7 +178,7 @@ def bare_fit(
     classifier's own, ``CatchUpAdam``; ``torch.optim.SparseAdam`` for comparison.
 
     ``codes`` (int64) and ``y`` (float32) are tensors already. Returns the module
-    and the seconds spent in the training loop.
+    and the seconds spent in the training loop (end-of-epoch flushes included).
     """
     torch.manual_seed(seed)
     module = DeepFM(
@@ -198,6 +198,7 @@ def bare_fit(
     loss_function = nn.BCEWithLogitsLoss()
     generator = torch.Generator().manual_seed(seed)
     batch_size = TRAINING["batch_size"]
+    flush = getattr(optimizers[-1], "flush", lambda: None)  # CatchUpAdam's
     module.train()
     n_batches = 0
     start_loop = time.perf_counter()
@@ -213,14 +214,10 @@ def bare_fit(
                 optimizer.step()
             n_batches += 1
             if n_batches == max_batches:
-                break
-        else:
-            continue
-        break
-    seconds = time.perf_counter() - start_loop
-    if hasattr(optimizers[-1], "flush"):  # as DeepFMClassifier does at the end of training
-        optimizers[-1].flush()
-    return module, seconds
+                flush()
+                return module, time.perf_counter() - start_loop
+        flush()  # every row up to date at the end of each epoch, as in the classifier
+    return module, time.perf_counter() - start_loop
 
 
 def fit_small(network, codes, y, cardinalities, n_rows=8192):
@@ -437,7 +434,7 @@ def bench_predict(args, network, log):
 
 
 def bench_encoder(args, log):
-    """FieldEncoder fit and transform against OrdinalEncoder on the same DataFrame.
+    """FieldEncoder fit, transform and fit_transform against OrdinalEncoder, same DataFrame.
 
     Also timed: one hash pass over every column (pandas ``value_counts``, or the
     quantiles of a numeric column), the least work any fit of a vocabulary does.
@@ -460,6 +457,13 @@ def bench_encoder(args, log):
         },
         repeats=args.encoder_repeats,
     )
+    fit_transform = interleave(
+        {
+            "field_encoder": partial(field.fit_transform, frame),
+            "ordinal_encoder": partial(ordinal.fit_transform, frame),
+        },
+        repeats=args.encoder_repeats,
+    )
     rows = [frame.iloc[[i]] for i in range(args.latency_calls)]
     field.transform(rows[0])
     ms = []
@@ -474,7 +478,7 @@ def bench_encoder(args, log):
         "one_row_transform_median_ms": float(np.median(ms)),
         "one_row_transform_p99_ms": float(np.percentile(ms, 99)),
     }
-    for name, times in [("fit", fit), ("transform", transform)]:
+    for name, times in [("fit", fit), ("transform", transform), ("fit_transform", fit_transform)]:
         n_rows = args.encoder_rows
         results[name] = {
             "seconds": times,
@@ -730,7 +734,8 @@ def plot(results, path):
         axis.set_ylabel("rows/s")
         axis.set_ylim(bottom=0)
         axis.grid(alpha=0.3)
-        axis.legend(fontsize=7)
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend(fontsize=7)
     machine = results["machine"]
     fig.suptitle(
         f"sklearn-deepfm against a bare PyTorch loop: {machine['cpu']}, "
@@ -773,7 +778,7 @@ def summary(results):
             )
     encoder = results.get("encoder")
     if encoder:
-        for name in ("fit", "transform"):
+        for name in ("fit", "transform", "fit_transform"):
             lines.append(
                 (f"FieldEncoder {name} rows/s vs OrdinalEncoder", encoder[name]["ratio"], ">= 3")
             )

@@ -218,8 +218,8 @@ def encode_vocabulary(values, known: pd.Index, missing_code: int, label: str) ->
             raise
         _check_hashable(np.asarray(values, dtype=object), label)  # error path only
         raise  # pragma: no cover - _check_hashable raised
-    if missing_code:
-        unmatched = np.flatnonzero(codes == 0)  # usually few rows
+    unmatched = np.flatnonzero(codes == 0) if missing_code else ()  # usually few rows
+    if len(unmatched):  # a pandas take and isna cost more than a one-row lookup
         codes[unmatched[np.asarray(pd.isna(values.take(unmatched)))]] = missing_code
     return codes
 

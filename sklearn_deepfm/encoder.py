@@ -336,7 +336,8 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
                     "Pass a DataFrame holding every fitted column; extra columns and the "
                     "column order do not matter."
                 )
-            return [X.iloc[:, p] for p in positions], X.index
+            # by (unique) name: a third of the cost of .iloc per column, for small requests
+            return [X[name] for name in self.feature_names_in_], X.index
         if isinstance(X, pd.DataFrame):
             validate_data(self, X, skip_check_array=True, reset=False)
             return [X.iloc[:, j] for j in range(X.shape[1])], X.index

@@ -104,8 +104,8 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
         Update only the embedding rows present in each batch (sparse
         gradients), so that a step costs the same whatever the vocabulary
         size. Each row still makes the moves of dense Adam: those of the steps
-        it missed are applied when it comes back (and before validation and
-        at the end of training). False uses dense Adam everywhere.
+        it missed are applied when it comes back, and for all rows at the
+        end of each epoch. False uses dense Adam everywhere.
     random_state : int, RandomState instance or None, default=None
         Seeds the weight initialisation, dropout, shuffling and the
         validation split: the same seed gives identical predictions, also
