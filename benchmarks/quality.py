@@ -16,7 +16,7 @@ All models see the same ``FieldEncoder`` codes (defaults; every Frappe and Avazu
 and Criteo's ``C1..C26`` named categorical). Data sets (``--data``):
 
 ``frappe``
-    ``/work/shared/data/frappe/frappe.train.libfm`` (57,722 rows, 10 fields), a random
+    ``../shared/data/frappe/frappe.train.libfm`` (57,722 rows, 10 fields), a random
     2/3 train and 1/3 test split (seed 0).
 ``criteo``
     ``criteo_8k`` (the first 8,000 rows of Criteo's Kaggle ``train.txt``, time-ordered):
@@ -60,7 +60,7 @@ from sklearn_deepfm import DeepFMClassifier, FieldEncoder, make_ctr_classificati
 from sklearn_deepfm.datasets import CRITEO_CAT_COLUMNS, load_criteo, load_frappe
 
 RESULTS = Path(__file__).parent / "results"
-DATA = Path("/work/shared/data")
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 DATASETS = ("frappe", "criteo", "avazu", "synthetic")
 # The DeepFM paper's table order.
 DEEP_MODELS = ("lr", "fm", "fnn", "ipnn", "opnn", "dnn", "wide_deep", "deepfm")

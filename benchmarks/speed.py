@@ -56,7 +56,9 @@ from sklearn_deepfm.estimator import _PREDICT_BATCH_SIZE
 from sklearn_deepfm.network import DeepFM
 
 RESULTS = Path(__file__).parent / "results"
-FRAPPE = Path("/work/shared/data/frappe/frappe.train.libfm")
+FRAPPE = (
+    Path(__file__).resolve().parents[1].parent / "shared" / "data" / "frappe" / "frappe.train.libfm"
+)
 SECTIONS = ("train", "predict", "encoder", "memory", "frappe")
 DEFAULT_SECTIONS = SECTIONS[:-1]  # Frappe takes minutes more: ask for it with --only
 

@@ -1,11 +1,11 @@
 import gzip
 import hashlib
 from itertools import pairwise
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SHARED_DATA
 
 from sklearn_deepfm.datasets import (
     CRITEO_CAT_COLUMNS,
@@ -21,7 +21,7 @@ from sklearn_deepfm.datasets import (
     load_libfm,
 )
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = SHARED_DATA
 CRITEO_8K = DATA / "criteo_8k" / "criteo_8k.txt"
 CRITEO_SAMPLE = DATA / "criteo_sample" / "criteo_sample.txt"
 FRAPPE = DATA / "frappe" / "frappe.train.libfm"

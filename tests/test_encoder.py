@@ -1,17 +1,16 @@
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SHARED_DATA
 from sklearn.preprocessing import OrdinalEncoder
 from sklearn.utils import estimator_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_deepfm.encoder import FieldEncoder
 
-DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-CRITEO_SAMPLE = DATA_DIR / "criteo_sample" / "criteo_sample.txt"
+CRITEO_SAMPLE = SHARED_DATA / "criteo_sample" / "criteo_sample.txt"
 
 NUMERIC_ENCODINGS = ["quantile", "log_square", "value"]
 

@@ -19,12 +19,7 @@ FAST = dict(embedding_dim=4, hidden_layer_sizes=(16,), max_epochs=2, batch_size=
 CASES = [("quantile", "deepfm"), ("value", "deepfm"), ("value", "ipnn")]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

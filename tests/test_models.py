@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import SHARED_DATA
 from sklearn.metrics import roc_auc_score
 
 from sklearn_deepfm import DeepFMClassifier, make_ctr_classification
@@ -19,16 +20,10 @@ from sklearn_deepfm.network import PNN, DeepFM, inner_products, pooled_outer_pro
 FAST = dict(embedding_dim=4, hidden_layer_sizes=(16,), max_epochs=3, batch_size=64)
 MODELS = ["deepfm", "fm", "lr", "dnn", "wide_deep", "fnn", "ipnn", "opnn"]
 BENCHMARK = Path(__file__).parents[1] / "benchmarks" / "quality.py"
-FRAPPE = Path("/work/shared/data/frappe/frappe.train.libfm")
+FRAPPE = SHARED_DATA / "frappe" / "frappe.train.libfm"
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """These networks are tiny: threads only add synchronisation, costly on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,11 @@
 """FieldEncoder and DeepFMClassifier together, as users compose them."""
 
 import pickle
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SHARED_DATA
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
@@ -13,8 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn_deepfm import DeepFMClassifier, FieldEncoder, make_ctr_classification
 from sklearn_deepfm.datasets import load_criteo
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-CRITEO_SAMPLE = DATA / "criteo_sample" / "criteo_sample.txt"
+CRITEO_SAMPLE = SHARED_DATA / "criteo_sample" / "criteo_sample.txt"
 FAST = dict(embedding_dim=4, hidden_layer_sizes=(16,), max_epochs=3, batch_size=64)
 
 

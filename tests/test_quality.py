@@ -1,8 +1,7 @@
 """Out-of-the-box quality on real CTR data: the default pipeline against logistic regression."""
 
-from pathlib import Path
-
 import pytest
+from conftest import SHARED_DATA
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss, roc_auc_score
 from sklearn.model_selection import train_test_split
@@ -12,7 +11,7 @@ from sklearn.preprocessing import OneHotEncoder
 from sklearn_deepfm import DeepFMClassifier, FieldEncoder
 from sklearn_deepfm.datasets import load_frappe
 
-FRAPPE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "frappe"
+FRAPPE = SHARED_DATA / "frappe"
 
 
 @pytest.fixture(scope="module")
