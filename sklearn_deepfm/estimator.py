@@ -64,10 +64,14 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
         same settings, and starts from its embedding table), "ipnn" and
         "opnn" (product-based networks, with inner or outer products; see
         ``network.PNN``).
-    embedding_dim : int, default=10
+    embedding_dim : int, default=32
         Size ``k`` of every feature's embedding.
-    hidden_layer_sizes : tuple of int, default=(400, 400, 400)
-        Widths of the deep part's hidden layers.
+    hidden_layer_sizes : tuple of int, default=(128, 128, 128)
+        Widths of the deep part's hidden layers. On Frappe (38k training
+        rows, seeds 0-4) these defaults gave held-out AUC 0.941 and log loss
+        0.263 against 0.937 and 0.282 with the paper's ``embedding_dim=10``
+        and (400, 400, 400), in less than half the fit time. For millions of
+        rows the paper's wider network is the usual start.
     dropout : float, default=0.5
         Dropout rate after each hidden layer (0.5 is the DeepFM paper's
         setting; it beat 0.2 on Frappe and on the quickstart data).
@@ -190,8 +194,8 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
         self,
         *,
         model="deepfm",
-        embedding_dim=10,
-        hidden_layer_sizes=(400, 400, 400),
+        embedding_dim=32,
+        hidden_layer_sizes=(128, 128, 128),
         dropout=0.5,
         batch_norm=True,
         embedding_l2=0.0,

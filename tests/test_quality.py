@@ -2,6 +2,7 @@
 
 import pytest
 from conftest import SHARED_DATA
+from sklearn.ensemble import VotingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss, roc_auc_score
 from sklearn.model_selection import train_test_split
@@ -23,19 +24,41 @@ def frappe_split():
     return train_test_split(X, y, test_size=1 / 3, random_state=0)
 
 
-def test_default_pipeline_beats_logistic_regression_on_frappe(frappe_split):
-    X_train, X_test, y_train, y_test = frappe_split
-    # C=1 is the best of {0.1, 0.3, 1, 3, 10} on this split (AUC 0.925, log loss 0.307).
-    onehot = OneHotEncoder(handle_unknown="ignore").fit(X_train)
-    lr = LogisticRegression(C=1.0, max_iter=3000).fit(onehot.transform(X_train), y_train)
-    lr_proba = lr.predict_proba(onehot.transform(X_test))[:, 1]
-
-    model = make_pipeline(FieldEncoder(), DeepFMClassifier(random_state=0))
+def scores(model, split):
+    X_train, X_test, y_train, y_test = split
     proba = model.fit(X_train, y_train).predict_proba(X_test)[:, 1]
+    return roc_auc_score(y_test, proba), log_loss(y_test, proba)
 
-    auc, lr_auc = roc_auc_score(y_test, proba), roc_auc_score(y_test, lr_proba)
-    loss, lr_loss = log_loss(y_test, proba), log_loss(y_test, lr_proba)
-    assert auc > lr_auc + 0.004, (auc, lr_auc)
-    # The log loss lies between 0.279 and 0.304 over seeds and thread counts (the
-    # float sums, so the training path, differ with the number of threads).
-    assert loss < lr_loss, (loss, lr_loss)
+
+@pytest.fixture(scope="module")
+def default_scores(frappe_split):
+    return scores(make_pipeline(FieldEncoder(), DeepFMClassifier(random_state=0)), frappe_split)
+
+
+def test_default_pipeline_beats_logistic_regression_on_frappe(frappe_split, default_scores):
+    # C=1 is the best of {0.1, 0.3, 1, 3, 10} on this split (AUC 0.925, log loss 0.307).
+    lr = make_pipeline(
+        OneHotEncoder(handle_unknown="ignore"), LogisticRegression(C=1.0, max_iter=3000)
+    )
+    lr_auc, lr_loss = scores(lr, frappe_split)
+    auc, loss = default_scores
+    # Seeds 0-4 (one thread) gave AUC 0.938-0.943 and log loss 0.255-0.271.
+    assert auc > lr_auc + 0.008, (auc, lr_auc)
+    assert loss < lr_loss - 0.02, (loss, lr_loss)
+
+
+def test_soft_vote_of_seeds_beats_one_model_on_frappe(frappe_split, default_scores):
+    # The README's recipe for the last points of AUC: models differing in their seed
+    # (so in their validation split, initialisation and batch order), probabilities
+    # averaged. Three seeds gave AUC 0.948 against 0.938-0.943 for each alone.
+    vote = make_pipeline(
+        FieldEncoder(),
+        VotingClassifier(
+            [(f"seed{seed}", DeepFMClassifier(random_state=seed)) for seed in range(3)],
+            voting="soft",
+        ),
+    )
+    auc, loss = scores(vote, frappe_split)
+    single_auc, single_loss = default_scores
+    assert auc > single_auc + 0.003, (auc, single_auc)
+    assert loss < single_loss, (loss, single_loss)
