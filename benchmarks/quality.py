@@ -3,6 +3,8 @@
 Every model of the family (LR, FM, FNN, IPNN, OPNN, DNN, Wide & Deep, DeepFM) is
 ``DeepFMClassifier(model=..., random_state=0)`` with the estimator's *default*
 hyper-parameters, so a re-run measures the current defaults (the JSON records them).
+One more row is the README's recipe for the last points of AUC: scikit-learn's
+``VotingClassifier`` averaging the probabilities of default DeepFMs of seeds 0 to 4.
 Two references take the same encoded training rows:
 
 - scikit-learn's ``LogisticRegression`` on the one-hot encoded field codes, its ``C``
@@ -28,6 +30,8 @@ and Criteo's ``C1..C26`` named categorical). Data sets (``--data``):
 ``synthetic``
     ``make_ctr_classification`` (6,000 rows), 2/3 train and 1/3 test, for smoke runs.
 
+``--seeds N`` fits every model of the family with seeds 0 to N-1 and reports the mean
+and standard deviation: with one seed, AUC differences below about 0.005 are noise.
 Fit time is wall time on the machine that ran it, tuning of the references and FNN's FM
 pre-training included; on a machine shared with other jobs, ``--threads 1`` keeps
 multi-threaded kernels from stalling on busy cores (the JSON records the load average).
@@ -48,6 +52,7 @@ import numpy as np
 import pandas as pd
 import sklearn
 import torch
+from sklearn.ensemble import VotingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss, roc_auc_score, roc_curve
 from sklearn.model_selection import train_test_split
@@ -63,8 +68,9 @@ RESULTS = Path(__file__).parent / "results"
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 DATASETS = ("frappe", "criteo", "avazu", "synthetic")
 # The DeepFM paper's table order.
-DEEP_MODELS = ("lr", "fm", "fnn", "ipnn", "opnn", "dnn", "wide_deep", "deepfm")
+DEEP_MODELS = ("lr", "fm", "fnn", "ipnn", "opnn", "dnn", "wide_deep", "deepfm", "deepfm_vote")
 REFERENCES = ("sklearn_lr", "lightgbm")
+VOTE_SEEDS = 5
 LABELS = {
     "lr": "LR",
     "fm": "FM",
@@ -74,6 +80,7 @@ LABELS = {
     "dnn": "DNN",
     "wide_deep": "Wide & Deep (LR & DNN)",
     "deepfm": "DeepFM",
+    "deepfm_vote": f"DeepFM, soft vote of {VOTE_SEEDS} seeds",
     "sklearn_lr": "sklearn LogisticRegression, one-hot",
     "lightgbm": "LightGBM",
 }
@@ -128,13 +135,23 @@ def load(data, quick=False):
 # models ------------------------------------------------------------------------------
 
 
-def fit_deep(model, codes, y, quick):
+def fit_deep(model, codes, y, quick, seed=SEED):
     """A ``DeepFMClassifier`` of the family with the default hyper-parameters."""
-    clf = DeepFMClassifier(model=model, random_state=SEED)
+    clf = DeepFMClassifier(model=model, random_state=seed)
     if quick:
         clf.set_params(max_epochs=QUICK["max_epochs"])
     clf.fit(codes, y)
     return clf.predict_proba, {"epochs": clf.n_iter_}
+
+
+def fit_deep_vote(codes, y, quick):
+    """The README's recipe: default DeepFMs of seeds 0, 1, ..., probabilities averaged."""
+    members = [(f"seed{seed}", DeepFMClassifier(random_state=seed)) for seed in range(VOTE_SEEDS)]
+    vote = VotingClassifier(members, voting="soft")
+    if quick:
+        vote.set_params(**{f"{name}__max_epochs": QUICK["max_epochs"] for name, _ in members})
+    vote.fit(codes, y)
+    return vote.predict_proba, {"epochs": [clf.n_iter_ for clf in vote.estimators_]}
 
 
 def tuning_split(n):
@@ -186,12 +203,19 @@ def fit_lightgbm(codes, y, categorical, quick):
     return predict_proba, {"trees": trees}
 
 
-def fit(name, codes, y, categorical, quick):
+def fit(name, codes, y, categorical, quick, seed=SEED):
     if name == "sklearn_lr":
         return fit_sklearn_lr(codes, y, quick)
     if name == "lightgbm":
         return fit_lightgbm(codes, y, categorical, quick)
-    return fit_deep(name, codes, y, quick)
+    if name == "deepfm_vote":
+        return fit_deep_vote(codes, y, quick)
+    return fit_deep(name, codes, y, quick, seed)
+
+
+def seeds_of(name, n_seeds):
+    """The references and the vote (already over seeds) run once, the family n_seeds times."""
+    return range(n_seeds) if name in DEEP_MODELS and name != "deepfm_vote" else [SEED]
 
 
 def lightgbm_installed():
@@ -226,7 +250,13 @@ def markdown(report):
         f"Data: {report['data']} ({report['n_train']:,} train and {report['n_test']:,} test "
         f"rows, {report['n_fields']} fields; {report['split']}); test positive rate "
         f"{report['test_positive_rate']:.3f}, constant-prior log loss "
-        f"{report['prior_log_loss']:.4f}.",
+        f"{report['prior_log_loss']:.4f}."
+        + (
+            f" Models of the family: mean over seeds 0 to {report['seeds'] - 1} (AUC, log loss, "
+            "fit time); references and the vote: one run."
+            if report["seeds"] > 1
+            else ""
+        ),
         "",
         "| model | AUC | log loss | fit (s) | notes |",
         "|---|---|---|---|---|",
@@ -301,6 +331,12 @@ def main(argv=None):
     parser.add_argument(
         "--threads", type=int, help="CPU threads of torch, BLAS and LightGBM (all cores)"
     )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="seeds of each model of the family, reported as mean and sd (1)",
+    )
     args = parser.parse_args(argv)
     if args.threads:  # on a machine shared with other jobs, fewer threads avoid stalls
         torch.set_num_threads(args.threads)
@@ -321,6 +357,7 @@ def main(argv=None):
         "data": args.data,
         "split": split,
         "quick": args.quick,
+        "seeds": args.seeds,
         "n_train": len(y_train),
         "n_test": len(y_test),
         "n_fields": codes_train.shape[1],
@@ -338,20 +375,37 @@ def main(argv=None):
     print(f"{args.data}: {len(y_train):,} train / {len(y_test):,} test rows; {split}")
     print(f"{'model':<36} {'AUC':>7} {'logloss':>8} {'fit s':>7}  notes")
     for name in names:
-        began = time.perf_counter()
-        predict_proba, details = fit(name, codes_train, y_train, categorical_positions, args.quick)
-        seconds = time.perf_counter() - began
-        proba = predict_proba(codes_test)[:, 1]
+        runs, first_details = [], None
+        for seed in seeds_of(name, args.seeds):
+            began = time.perf_counter()
+            predict_proba, details = fit(
+                name, codes_train, y_train, categorical_positions, args.quick, seed
+            )
+            seconds = time.perf_counter() - began
+            proba = predict_proba(codes_test)[:, 1]
+            runs.append((roc_auc_score(y_test, proba), log_loss(y_test, proba), seconds))
+            if first_details is None:  # the curve and details of the first seed
+                first_details = details
+                curves[name] = roc_curve(y_test, proba)[:2]
+        aucs, losses, times = (np.array(column) for column in zip(*runs, strict=True))
+        details = first_details
+        if len(runs) > 1:
+            details = {
+                "seeds": len(runs),
+                "AUC sd": round(float(aucs.std()), 4),
+                "log loss sd": round(float(losses.std()), 4),
+                "epochs of seed 0": first_details["epochs"],
+            }
         row = {
             "model": name,
             "label": LABELS[name],
-            "auc": roc_auc_score(y_test, proba),
-            "log_loss": log_loss(y_test, proba),
-            "fit_seconds": seconds,
+            "auc": float(aucs.mean()),
+            "log_loss": float(losses.mean()),
+            "fit_seconds": float(times.mean()),
             "details": details,
+            "runs": [{"auc": a, "log_loss": b} for a, b, _ in runs],
         }
         report["results"].append(row)
-        curves[name] = roc_curve(y_test, proba)[:2]
         notes = ", ".join(f"{k} {v}" for k, v in details.items())
         print(
             f"{row['label']:<36} {row['auc']:7.4f} {row['log_loss']:8.4f} {seconds:7.1f}  {notes}"
