@@ -1,10 +1,8 @@
 """``DeepFMClassifier``: DeepFM as a scikit-learn classifier, trained through skorch."""
 
-import os
-from numbers import Integral, Number, Real
+from numbers import Integral, Real
 
 import numpy as np
-import pandas as pd
 import torch
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
@@ -19,6 +17,15 @@ from torch import nn
 
 from ._calibration import fit_platt
 from ._training import BatchIterator, CTRNet, FieldDataset, ValidAUC
+from ._validation import (
+    check_codes,
+    check_finite,
+    check_non_negative,
+    check_table_size,
+    column_label,
+    first_non_number,
+    raise_nan_logit,
+)
 from .network import MODEL_PARTS, PNN, DeepFM
 
 # Rows per forward pass at prediction time: large enough to amortise the call
@@ -27,8 +34,6 @@ _PREDICT_BATCH_SIZE = 65_536
 # Integer and float input keep their dtype; anything else (lists, object arrays)
 # becomes float64, which never truncates a continuous value.
 _DTYPES = [np.float64, np.float32, np.int64, np.int32]
-# The network computes in float32: larger numbers would become infinite.
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
 # With early_stopping="auto", hold out a validation split from this many rows on.
 _AUTO_EARLY_STOPPING_MIN_SAMPLES = 2_000
 # The comparison family of the DeepFM paper: model name -> (module, its arguments).
@@ -314,7 +319,7 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
         if first:
             self._learn_fields(X)
         else:
-            self._check_codes(X)
+            check_codes(X, self.value_fields_, self.cardinalities_, self._names())
         if len(X) < 2 and self._has_batch_norm():
             raise ValueError(
                 "Batch normalisation cannot train on a single row, and X holds 1 row. "
@@ -371,10 +376,11 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = self._validate_input(X, reset=False)
-        self._check_codes(X)
+        check_codes(X, self.value_fields_, self.cardinalities_, self._names())
         logits = self._logits(*self._to_tensors(X))
         if np.isnan(logits).any():
-            self._raise_nan_logit(X, int(np.flatnonzero(np.isnan(logits))[0]))
+            row = int(np.flatnonzero(np.isnan(logits))[0])
+            raise_nan_logit(X, row, self.value_fields_, self._names())
         scale, shift = self.calibration_
         return scale * logits + shift
 
@@ -464,36 +470,14 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
         else:
             self.value_fields_ = np.any(X != np.round(X), axis=0)
         codes = X[:, ~self.value_fields_] if self.value_fields_.any() else X
-        if codes.size and codes.min() < 0:
-            column = int(np.flatnonzero(~self.value_fields_)[np.argmin(codes.min(axis=0))])
-            raise ValueError(
-                f"Field codes must be non-negative integers, but column "
-                f"{self._column_name(column)} holds {X[:, column].min():g}. Encode the "
-                "data with FieldEncoder, or give continuous fields non-integer values."
-            )
+        check_non_negative(X, codes, self.value_fields_, self._names())
         self.cardinalities_ = np.ones(X.shape[1], dtype=np.int64)
         if codes.size:
             largest = codes.max(axis=0)
-            self._check_table_size(largest)
+            check_table_size(
+                largest, self.value_fields_, self.embedding_dim, self.device, self._names()
+            )
             self.cardinalities_[~self.value_fields_] = largest.astype(np.int64) + 1
-
-    def _check_table_size(self, largest):
-        """Refuse codes so large that the embedding tables cannot fit in the device's memory."""
-        rows = float(np.sum(largest, dtype=np.float64)) + len(self.value_fields_)
-        # float32 weights of k + 1 columns (embedding, order-1 weight), and Adam's two moments
-        needed = rows * (self.embedding_dim + 1) * 4 * 3
-        memory = _device_memory(self.device)
-        if memory is None or needed <= memory:
-            return
-        position = int(np.argmax(largest))
-        column = int(np.flatnonzero(~self.value_fields_)[position])
-        raise ValueError(
-            "Field codes index rows of an embedding table, so they must be small: column "
-            f"{self._column_name(column)} holds the code {largest[position]:g}, and the tables "
-            f"would need {needed / 2**30:,.0f} GiB, more than the {memory / 2**30:,.0f} GiB of "
-            f"device {str(self.device)!r}. Number each field's values 0..n-1 (FieldEncoder "
-            "does) instead of passing raw ids or hashes."
-        )
 
     def _split(self, dataset, target, seed):
         """Hold out a stratified validation split when early stopping is on."""
@@ -590,39 +574,18 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
         try:
             out = validate_data(self, X, y, reset=reset, dtype=_DTYPES, ensure_all_finite=False)
         except (TypeError, ValueError) as error:
-            cell = _first_non_number(X)
+            cell = first_non_number(X)
             if cell is None:
                 raise
             column, row, value = cell
             raise type(error)(  # TypeError for cells of a non-number type, as numpy says
                 "DeepFMClassifier needs numbers (field codes or values), but column "
-                f"{self._column_name(column)} holds {value!r} at row {row} ({error}). Encode "
-                "raw columns with FieldEncoder first, for example in a Pipeline."
+                f"{column_label(column, self._names())} holds {value!r} at row {row} "
+                f"({error}). Encode raw columns with FieldEncoder first, for example in a "
+                "Pipeline."
             ) from error
-        self._check_finite(out[0] if isinstance(out, tuple) else out)
+        check_finite(out[0] if isinstance(out, tuple) else out, self._names())
         return out
-
-    def _check_finite(self, X):
-        """Reject NaN, infinities and numbers beyond float32's range, naming their column."""
-        if X.dtype.kind != "f" or not X.size:
-            return
-        if -_FLOAT32_MAX <= X.min() and X.max() <= _FLOAT32_MAX:  # NaN fails both
-            return
-        row, column = np.argwhere(~(np.abs(X) <= _FLOAT32_MAX))[0]
-        value = X[row, column]
-        shown = "NaN" if np.isnan(value) else f"{value:g}"
-        where = f"column {self._column_name(column)} holds {shown} at row {row}"
-        if np.isnan(value):
-            raise ValueError(
-                f"DeepFMClassifier needs a code or a value in every cell, but {where}. "
-                "Encode the raw data with FieldEncoder, which gives missing values a code of "
-                "their own, or impute them."
-            )
-        raise ValueError(
-            f"Field codes and values must be finite and within float32's range (about "
-            f"{_FLOAT32_MAX:.1e}), but {where}. Replace it with a finite number, or with NaN "
-            "and encode the raw data with FieldEncoder, which gives missing values a code."
-        )
 
     def _to_tensors(self, X):
         """Split ``X`` into integer codes and, if any field is continuous, float32 values.
@@ -645,44 +608,6 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
             values = torch.from_numpy(values)
         return torch.from_numpy(codes), values
 
-    def _check_codes(self, X):
-        """Reject codes that are not integers within the range seen in ``fit``."""
-        codes = X[:, ~self.value_fields_] if self.value_fields_.any() else X
-        limits = self.cardinalities_[~self.value_fields_]
-        if (
-            X.dtype.kind in "iu"  # integers: two reductions, no temporary arrays
-            and len(codes)
-            and codes.min() >= 0
-            and (codes.max(axis=0) < limits).all()
-        ):
-            return
-        bad = (codes < 0) | (codes >= limits) | (codes != np.round(codes))
-        if bad.any():
-            row, position = np.argwhere(bad)[0]
-            column = int(np.flatnonzero(~self.value_fields_)[position])
-            raise ValueError(
-                f"Column {self._column_name(column)} holds {codes[row, position]:g} at row "
-                f"{row}, but its codes must be integers in [0, {limits[position]}) as seen in "
-                "fit. Encode new data with the encoder fitted alongside this model (such as "
-                "FieldEncoder in the same Pipeline), which maps unseen values to code 0."
-            )
-
-    def _raise_nan_logit(self, X, row):
-        """Explain a NaN output: float32 overflow from large values, or diverged weights."""
-        if not self.value_fields_.any():
-            raise ValueError(
-                f"The network's output is NaN for row {row}: its weights are not finite, as "
-                "after a diverged training. Refit with a smaller learning_rate."
-            )
-        position = int(np.argmax(np.abs(X[row, self.value_fields_])))
-        column = int(np.flatnonzero(self.value_fields_)[position])
-        raise ValueError(
-            f"The network's output is NaN for row {row}: its continuous values overflow "
-            f"float32 inside the network (column {self._column_name(column)} holds "
-            f"{X[row, column]:g}). Keep continuous fields on a moderate scale "
-            '(FieldEncoder(numeric_encoding="value") standardizes them).'
-        )
-
     def _logits(self, codes, values):
         """Forward pass in large batches, without autograd."""
         module = self.net_.module_
@@ -695,9 +620,9 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
                 logits[batch] = module(codes[batch].to(device), batch_values).cpu().numpy()
         return logits
 
-    def _column_name(self, column):
-        names = getattr(self, "feature_names_in_", None)
-        return f"{column} ({names[column]!r})" if names is not None else str(column)
+    def _names(self):
+        """``feature_names_in_`` where fitted on a DataFrame, to name columns in errors."""
+        return getattr(self, "feature_names_in_", None)
 
 
 def _subset(dataset, index):
@@ -710,45 +635,3 @@ def _subset(dataset, index):
 
 def _silent(*args, **kwargs):
     """Sink for skorch messages when ``verbose=0``."""
-
-
-def _first_non_number(X):
-    """Return ``(column, row, cell)`` of the first cell of ``X`` that is not a number, or None."""
-    if not isinstance(X, pd.DataFrame):
-        try:
-            X = np.asarray(X)
-        except (TypeError, ValueError):
-            return None
-        if X.ndim != 2 or X.dtype.kind in "biufc":  # numbers only: no copy, no search
-            return None
-        X = pd.DataFrame(X)
-    for column in range(X.shape[1]):
-        cells = X.iloc[:, column]
-        if pd.api.types.is_numeric_dtype(cells.dtype):
-            continue
-        try:
-            np.asarray(cells, dtype=np.float64)
-            continue
-        except (TypeError, ValueError):
-            pass
-        for row, cell in enumerate(cells):  # error path only, one column
-            if isinstance(cell, Number):  # complex numbers keep scikit-learn's error
-                continue
-            try:
-                float(cell)
-            except (TypeError, ValueError):
-                return column, row, cell
-    return None
-
-
-def _device_memory(device):
-    """Total memory in bytes of a CPU or CUDA ``device``; None where unknown."""
-    device = torch.device(device)
-    if device.type == "cuda" and torch.cuda.is_available():
-        return torch.cuda.get_device_properties(device).total_memory
-    if device.type == "cpu":
-        try:
-            return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        except (AttributeError, ValueError, OSError):  # no sysconf (Windows)
-            return None
-    return None
