@@ -7,6 +7,8 @@ import torch
 
 # ../shared/data beside the checkout (the real CTR data; never copied into the repo).
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# The model= choices as the README documents them (test_models checks the estimator's).
+MODEL_NAMES = ["deepfm", "fm", "lr", "dnn", "wide_deep", "fnn", "ipnn", "opnn"]
 
 
 @pytest.fixture(scope="module")

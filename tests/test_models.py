@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import SHARED_DATA
+from conftest import MODEL_NAMES, SHARED_DATA
 from sklearn.metrics import roc_auc_score
 
 from sklearn_deepfm import DeepFMClassifier, make_ctr_classification
@@ -18,7 +18,6 @@ from sklearn_deepfm.estimator import _MODELS
 from sklearn_deepfm.network import PNN, DeepFM, inner_products, pooled_outer_product
 
 FAST = dict(embedding_dim=4, hidden_layer_sizes=(16,), max_epochs=3, batch_size=64)
-MODELS = ["deepfm", "fm", "lr", "dnn", "wide_deep", "fnn", "ipnn", "opnn"]
 BENCHMARK = Path(__file__).parents[1] / "benchmarks" / "quality.py"
 FRAPPE = SHARED_DATA / "frappe" / "frappe.train.libfm"
 
@@ -91,10 +90,10 @@ def test_pnn_sparse_embedding_gets_sparse_gradients(product):
 
 
 def test_model_choices_are_registered():
-    assert sorted(_MODELS) == sorted(MODELS)
+    assert sorted(_MODELS) == sorted(MODEL_NAMES)
 
 
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", MODEL_NAMES)
 def test_every_model_fits_and_predicts(ctr_data, model):
     X, y = ctr_data
     clf = DeepFMClassifier(model=model, random_state=0, **FAST).fit(X, y)
@@ -199,12 +198,17 @@ def load_benchmark():
 def test_quality_benchmark_quick_run(tmp_path, data):
     pytest.importorskip("matplotlib")
     quality = load_benchmark()
-    quality.main(["--data", data, "--quick", "--out", str(tmp_path)])
+    quality.main(["--data", data, "--quick", "--seeds", "2", "--out", str(tmp_path)])
     report = json.loads((tmp_path / f"quality_{data}.json").read_text())
     expected = {*quality.DEEP_MODELS, "sklearn_lr", "lightgbm"}
     if not quality.lightgbm_installed():
         expected.remove("lightgbm")
     assert {row["model"] for row in report["results"]} == expected
     assert all(math.isfinite(row["auc"]) for row in report["results"])
+    # the family runs once per seed; the references and the vote (over seeds already) once
+    runs = {row["model"]: len(row["runs"]) for row in report["results"]}
+    assert runs == {name: 2 if name in quality.DEEP_MODELS else 1 for name in expected} | {
+        "deepfm_vote": 1
+    }
     for suffix in (".md", "_roc.png", "_auc.png"):
         assert (tmp_path / f"quality_{data}{suffix}").stat().st_size > 0

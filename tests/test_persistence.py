@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import MODEL_NAMES
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -23,7 +24,6 @@ from sklearn_deepfm.persistence import FORMAT_VERSION, load, save
 pytest.importorskip("safetensors")
 
 FAST = dict(embedding_dim=4, hidden_layer_sizes=(16,), max_epochs=2, batch_size=64)
-MODELS = ["deepfm", "fm", "lr", "dnn", "wide_deep", "fnn", "ipnn", "opnn"]
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -166,7 +166,7 @@ def test_encoder_round_trip_restores_its_state_and_codes(params):
     assert loaded.get_params() == encoder.get_params()
 
 
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", MODEL_NAMES)
 def test_classifier_round_trip_predicts_identically(model, ctr_frame):
     X, y, X_test = ctr_frame
     encoder = FieldEncoder().fit(X)
