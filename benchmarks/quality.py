@@ -218,6 +218,39 @@ def seeds_of(name, n_seeds):
     return range(n_seeds) if name in DEEP_MODELS and name != "deepfm_vote" else [SEED]
 
 
+def evaluate(name, train, test, categorical, args):
+    """Fit ``name`` once per seed; return its table row and the first seed's ROC curve."""
+    (codes_train, y_train), (codes_test, y_test) = train, test
+    runs, first = [], None
+    for seed in seeds_of(name, args.seeds):
+        began = time.perf_counter()
+        predict_proba, details = fit(name, codes_train, y_train, categorical, args.quick, seed)
+        seconds = time.perf_counter() - began
+        proba = predict_proba(codes_test)[:, 1]
+        runs.append((roc_auc_score(y_test, proba), log_loss(y_test, proba), seconds))
+        if first is None:
+            first = details, roc_curve(y_test, proba)[:2]
+    aucs, losses, times = (np.array(column) for column in zip(*runs, strict=True))
+    details, curve = first
+    if len(runs) > 1:
+        details = {
+            "seeds": len(runs),
+            "AUC sd": round(float(aucs.std()), 4),
+            "log loss sd": round(float(losses.std()), 4),
+            "epochs of seed 0": details["epochs"],
+        }
+    row = {
+        "model": name,
+        "label": LABELS[name],
+        "auc": float(aucs.mean()),
+        "log_loss": float(losses.mean()),
+        "fit_seconds": float(times.mean()),
+        "details": details,
+        "runs": [{"auc": auc, "log_loss": loss} for auc, loss, _ in runs],
+    }
+    return row, curve
+
+
 def lightgbm_installed():
     try:
         import lightgbm  # noqa: F401
@@ -346,6 +379,7 @@ def main(argv=None):
     X_train, y_train, X_test, y_test, categorical, split = load(args.data, args.quick)
     encoder = FieldEncoder(categorical_features=categorical).fit(X_train)
     codes_train, codes_test = encoder.transform(X_train), encoder.transform(X_test)
+    train, test = (codes_train, y_train), (codes_test, y_test)
     categorical_positions = [list(X_train.columns).index(c) for c in categorical]
 
     names = list(args.models or DEEP_MODELS + REFERENCES)
@@ -375,40 +409,12 @@ def main(argv=None):
     print(f"{args.data}: {len(y_train):,} train / {len(y_test):,} test rows; {split}")
     print(f"{'model':<36} {'AUC':>7} {'logloss':>8} {'fit s':>7}  notes")
     for name in names:
-        runs, first_details = [], None
-        for seed in seeds_of(name, args.seeds):
-            began = time.perf_counter()
-            predict_proba, details = fit(
-                name, codes_train, y_train, categorical_positions, args.quick, seed
-            )
-            seconds = time.perf_counter() - began
-            proba = predict_proba(codes_test)[:, 1]
-            runs.append((roc_auc_score(y_test, proba), log_loss(y_test, proba), seconds))
-            if first_details is None:  # the curve and details of the first seed
-                first_details = details
-                curves[name] = roc_curve(y_test, proba)[:2]
-        aucs, losses, times = (np.array(column) for column in zip(*runs, strict=True))
-        details = first_details
-        if len(runs) > 1:
-            details = {
-                "seeds": len(runs),
-                "AUC sd": round(float(aucs.std()), 4),
-                "log loss sd": round(float(losses.std()), 4),
-                "epochs of seed 0": first_details["epochs"],
-            }
-        row = {
-            "model": name,
-            "label": LABELS[name],
-            "auc": float(aucs.mean()),
-            "log_loss": float(losses.mean()),
-            "fit_seconds": float(times.mean()),
-            "details": details,
-            "runs": [{"auc": a, "log_loss": b} for a, b, _ in runs],
-        }
+        row, curves[name] = evaluate(name, train, test, categorical_positions, args)
         report["results"].append(row)
-        notes = ", ".join(f"{k} {v}" for k, v in details.items())
+        notes = ", ".join(f"{k} {v}" for k, v in row["details"].items())
         print(
-            f"{row['label']:<36} {row['auc']:7.4f} {row['log_loss']:8.4f} {seconds:7.1f}  {notes}"
+            f"{row['label']:<36} {row['auc']:7.4f} {row['log_loss']:8.4f} "
+            f"{row['fit_seconds']:7.1f}  {notes}"
         )
     report["total_seconds"] = time.perf_counter() - start
 
