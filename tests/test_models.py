@@ -200,15 +200,13 @@ def test_quality_benchmark_quick_run(tmp_path, data):
     quality = load_benchmark()
     quality.main(["--data", data, "--quick", "--seeds", "2", "--out", str(tmp_path)])
     report = json.loads((tmp_path / f"quality_{data}.json").read_text())
-    expected = {*quality.DEEP_MODELS, "sklearn_lr", "lightgbm"}
+    expected = {*quality.DEEP_MODELS, *quality.VOTES, "sklearn_lr", "lightgbm"}
     if not quality.lightgbm_installed():
         expected.remove("lightgbm")
     assert {row["model"] for row in report["results"]} == expected
     assert all(math.isfinite(row["auc"]) for row in report["results"])
     # the family runs once per seed; the references and the vote (over seeds already) once
     runs = {row["model"]: len(row["runs"]) for row in report["results"]}
-    assert runs == {name: 2 if name in quality.DEEP_MODELS else 1 for name in expected} | {
-        "deepfm_vote": 1
-    }
+    assert runs == {name: 2 if name in quality.DEEP_MODELS else 1 for name in expected}
     for suffix in (".md", "_roc.png", "_auc.png"):
         assert (tmp_path / f"quality_{data}{suffix}").stat().st_size > 0
