@@ -1,12 +1,11 @@
 """DeepFM click-through-rate prediction for scikit-learn."""
 
+from ._version import __version__
 from .datasets import make_ctr_classification
 from .encoder import FieldEncoder
 from .estimator import DeepFMClassifier
 from .export import export_onnx, export_torch, export_vocabularies
 from .persistence import load, save
-
-__version__ = "0.1.0"
 
 __all__ = [
     "DeepFMClassifier",

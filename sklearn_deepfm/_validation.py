@@ -1,11 +1,11 @@
-"""Input checks of ``DeepFMClassifier``, with errors that name the column, row and value at fault.
+"""Input checks of the DeepFM estimators, with errors that name the column, row and value at fault.
 
 Each check takes ``names``, the fitted ``feature_names_in_`` or None, to name a
 column by its position and, where known, its DataFrame name.
 """
 
 import os
-from numbers import Number
+from numbers import Integral, Number
 
 import numpy as np
 import pandas as pd
@@ -47,6 +47,17 @@ def first_non_number(X):
             except (TypeError, ValueError):
                 return column, row, cell
     return None
+
+
+def check_hidden_layer_sizes(hidden_layer_sizes):
+    """Refuse layer widths that are not positive integers, before torch sees them."""
+    widths = list(hidden_layer_sizes)
+    bad = [w for w in widths if isinstance(w, bool) or not isinstance(w, Integral) or w < 1]
+    if bad:
+        raise ValueError(
+            "hidden_layer_sizes must hold positive integers, one width per hidden layer; "
+            f"got {bad[0]!r} in {tuple(widths)}. Pass e.g. (128, 128), or () for no hidden layer."
+        )
 
 
 def check_finite(X, names):

@@ -15,9 +15,10 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _binning
+from . import _encode
 
-_CATEGORICAL, _QUANTILE, _LOG_SQUARE, _VALUE = "categorical", "quantile", "log_square", "value"
+# The kinds of field, as ``numeric_encoding`` and the model file name them.
+CATEGORICAL, QUANTILE, LOG_SQUARE, VALUE = "categorical", "quantile", "log_square", "value"
 
 
 class FieldEncoder(TransformerMixin, BaseEstimator):
@@ -117,7 +118,7 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "categorical_features": [StrOptions({"auto"}), "array-like"],
-        "numeric_encoding": [StrOptions({_QUANTILE, _LOG_SQUARE, _VALUE})],
+        "numeric_encoding": [StrOptions({QUANTILE, LOG_SQUARE, VALUE})],
         "n_bins": [Interval(Integral, 2, None, closed="left")],
         "min_frequency": [
             Interval(Integral, 1, None, closed="left"),
@@ -209,7 +210,7 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
             )
         out = np.empty(X.shape, dtype=object)
         for j, kind in enumerate(self._kinds):
-            if kind == _VALUE:
+            if kind == VALUE:
                 out[:, j] = X[:, j] * self._scales[j] + self._means[j]
                 continue
             codes = X[:, j]
@@ -246,6 +247,77 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
         tags.transformer_tags.preserves_dtype = []  # codes are int64 whatever the input
         return tags
 
+    # fitted state, for persistence and export ----------------------------------------
+
+    def _get_fitted_state(self):
+        """Return the fitted state as plain Python values (see ``_set_fitted_state``).
+
+        ``fields`` holds one dict per field: ``name``, ``kind``, ``cardinality``,
+        ``missing_code`` and ``categories`` (vocabulary fields; ``categories[i]`` has
+        code ``i + 1``), ``edges`` (quantile) or ``mean`` and ``scale`` (value).
+        """
+        check_is_fitted(self)
+        names = getattr(self, "feature_names_in_", None)
+        fields = []
+        for j, (name, kind) in enumerate(
+            zip(self.get_feature_names_out(), self._kinds, strict=True)
+        ):
+            field = {
+                "name": str(name),
+                "kind": kind,
+                "cardinality": int(self.cardinalities_[j]),
+                "missing_code": int(self._missing_codes[j]),
+            }
+            if kind == QUANTILE:
+                field["edges"] = self.categories_[j].tolist()
+            elif kind == VALUE:
+                field["mean"], field["scale"] = float(self._means[j]), float(self._scales[j])
+            else:
+                field["categories"] = self._known_categories(j).tolist()
+            fields.append(field)
+        return {
+            "n_features_in": int(self.n_features_in_),
+            "feature_names_in": None if names is None else [str(n) for n in names],
+            # set_output's own setting (None when never called), not the global config
+            "output": getattr(self, "_sklearn_output_config", {}).get("transform"),
+            "fields": fields,
+        }
+
+    def _set_fitted_state(self, state):
+        """Restore what ``_get_fitted_state`` returned, refusing inconsistent fields."""
+        n, names, fields = state["n_features_in"], state["feature_names_in"], state["fields"]
+        if type(n) is not int or not isinstance(fields, list) or len(fields) != n:
+            raise ValueError("the encoder must describe n_features_in fields.")
+        if names is not None:
+            if len(names) != n or not all(isinstance(name, str) for name in names):
+                raise ValueError("feature_names_in_ must hold one str per feature.")
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+        self.n_features_in_ = n
+        self._kinds = [field["kind"] for field in fields]
+        self.value_fields_ = np.array([kind == VALUE for kind in self._kinds])
+        self.categories_ = [None] * n
+        self.cardinalities_ = _encode.int_array([f["cardinality"] for f in fields], "cardinality")
+        self._missing_codes = _encode.int_array([f["missing_code"] for f in fields], "missing code")
+        self._known = [None] * n
+        self._means, self._scales = np.zeros(n), np.ones(n)
+        for j, field in enumerate(fields):
+            if field["kind"] not in (CATEGORICAL, self.numeric_encoding):
+                raise ValueError(
+                    f"field {j} has kind {field['kind']!r}, impossible with "
+                    f"numeric_encoding={self.numeric_encoding!r}."
+                )
+            restored = _encode.field_from_state(field, self._missing_codes[j])
+            if restored is None or self.cardinalities_[j] != restored["cardinality"]:
+                raise ValueError(
+                    f"the {field['kind']} field {j} ({field['name']!r}) is inconsistent."
+                )
+            self.categories_[j], self._known[j] = restored["categories"], restored["known"]
+            self._means[j], self._scales[j] = restored["mean"], restored["scale"]
+        if state["output"] is not None:
+            if state["output"] not in ("default", "pandas", "polars"):
+                raise ValueError(f"unknown output container {state['output']!r}.")
+            self.set_output(transform=state["output"])
+
     # fit ----------------------------------------------------------------------------
 
     def _fit(self, X):
@@ -259,14 +331,14 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
                 )
             columns = [X.iloc[:, j] for j in range(X.shape[1])]
         else:
-            X = _as_object_if_text(
+            X = _encode.as_object_if_text(
                 validate_data(self, X, dtype=None, ensure_all_finite=False, reset=True)
             )
             columns = [X[:, j] for j in range(X.shape[1])]
-        categorical = _binning.categorical_mask(self.categorical_features, X)
+        categorical = _encode.categorical_mask(self.categorical_features, X)
         n_features = len(columns)
-        self._kinds = [_CATEGORICAL if c else self.numeric_encoding for c in categorical]
-        self.value_fields_ = np.array([kind == _VALUE for kind in self._kinds])
+        self._kinds = [CATEGORICAL if c else self.numeric_encoding for c in categorical]
+        self.value_fields_ = np.array([kind == VALUE for kind in self._kinds])
         self.categories_ = [None] * n_features
         self.cardinalities_ = np.ones(n_features, dtype=np.int64)
         self._missing_codes = np.zeros(n_features, dtype=np.int64)
@@ -279,16 +351,16 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
     def _fit_column(self, j, values):
         """Set ``categories_[j]``, ``cardinalities_[j]`` and the private state of field j."""
         kind, label = self._kinds[j], self._label(j)
-        if kind == _CATEGORICAL:
-            self._fit_vocabulary(j, *_binning.count_values(values, label), dtype=object)
+        if kind == CATEGORICAL:
+            self._fit_vocabulary(j, *_encode.count_values(values, label), dtype=object)
             return
-        x = _binning.as_float(values, label)
-        if kind == _LOG_SQUARE:
-            bins = _binning.log_square_bins(x)
-            self._fit_vocabulary(j, *_binning.count_values(bins, label), dtype=np.float64)
-        elif kind == _QUANTILE:
-            edges = _binning.quantile_edges(x, self.n_bins)
-            n_bins = _binning.n_quantile_bins(edges)
+        x = _encode.as_float(values, label)
+        if kind == LOG_SQUARE:
+            bins = _encode.log_square_bins(x)
+            self._fit_vocabulary(j, *_encode.count_values(bins, label), dtype=np.float64)
+        elif kind == QUANTILE:
+            edges = _encode.quantile_edges(x, self.n_bins)
+            n_bins = _encode.n_quantile_bins(edges)
             self._missing_codes[j] = n_bins + 1 if np.isnan(x).any() else 0
             self.cardinalities_[j] = n_bins + 1 + bool(self._missing_codes[j])
             self.categories_[j] = edges
@@ -299,7 +371,7 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
                 self._scales[j] = observed.std() or 1.0
 
     def _fit_vocabulary(self, j, uniques, counts, n_missing, *, dtype):
-        known, missing_code = _binning.fit_vocabulary(
+        known, missing_code = _encode.fit_vocabulary(
             uniques,
             counts,
             n_missing,
@@ -322,26 +394,11 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
         """Return the fitted columns of X in fit order, and X's row index."""
         names = _get_feature_names(X) if isinstance(X, pd.DataFrame) else None
         if names is not None and hasattr(self, "feature_names_in_"):
-            if not X.columns.is_unique:
-                raise ValueError(
-                    "FieldEncoder matches DataFrame columns by name, so they must be unique; "
-                    f"X repeats {sorted(set(X.columns[X.columns.duplicated()]))}. Drop or "
-                    "rename the repeated columns."
-                )
-            positions = X.columns.get_indexer(self.feature_names_in_)
-            missing = list(self.feature_names_in_[positions < 0])
-            if missing:
-                raise ValueError(
-                    f"X lacks the column(s) {missing}, which FieldEncoder was fitted on. "
-                    "Pass a DataFrame holding every fitted column; extra columns and the "
-                    "column order do not matter."
-                )
-            # by (unique) name: a third of the cost of .iloc per column, for small requests
-            return [X[name] for name in self.feature_names_in_], X.index
+            return _encode.columns_by_name(X, self.feature_names_in_), X.index
         if isinstance(X, pd.DataFrame):
             validate_data(self, X, skip_check_array=True, reset=False)
             return [X.iloc[:, j] for j in range(X.shape[1])], X.index
-        X = _as_object_if_text(
+        X = _encode.as_object_if_text(
             check_array(X, dtype=None, ensure_all_finite=False, ensure_min_samples=0)
         )
         validate_data(self, X, skip_check_array=True, reset=False)
@@ -349,18 +406,18 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
 
     def _encode_column(self, j, values):
         kind, label = self._kinds[j], self._label(j)
-        if kind == _CATEGORICAL:
-            return _binning.encode_vocabulary(values, self._known[j], self._missing_codes[j], label)
-        x = _binning.as_float(values, label)
-        if kind == _LOG_SQUARE:
-            return _binning.encode_vocabulary(
-                _binning.log_square_bins(x),
+        if kind == CATEGORICAL:
+            return _encode.encode_vocabulary(values, self._known[j], self._missing_codes[j], label)
+        x = _encode.as_float(values, label)
+        if kind == LOG_SQUARE:
+            return _encode.encode_vocabulary(
+                _encode.log_square_bins(x),
                 self._known[j],
                 self._missing_codes[j],
                 label,
             )
-        if kind == _QUANTILE:
-            return _binning.encode_quantile(x, self.categories_[j], self._missing_codes[j])
+        if kind == QUANTILE:
+            return _encode.encode_quantile(x, self.categories_[j], self._missing_codes[j])
         return self._encode_value(j, x)
 
     def _encode_value(self, j, x):
@@ -371,13 +428,17 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
         lookup = np.full(self.cardinalities_[j], None, dtype=object)
         if self._missing_codes[j]:
             lookup[self._missing_codes[j]] = np.nan
-        if self._kinds[j] == _QUANTILE:
-            intervals = _binning.quantile_intervals(self.categories_[j])
+        if self._kinds[j] == QUANTILE:
+            intervals = _encode.quantile_intervals(self.categories_[j])
             lookup[1 : len(intervals) + 1] = intervals
         else:
-            n_known = len(self.categories_[j]) - bool(self._missing_codes[j])
-            lookup[1 : n_known + 1] = self.categories_[j][:n_known]
+            known = self._known_categories(j)
+            lookup[1 : len(known) + 1] = known
         return lookup
+
+    def _known_categories(self, j):
+        """``categories_[j]`` of a vocabulary field without the trailing NaN of missing values."""
+        return self.categories_[j][: len(self.categories_[j]) - bool(self._missing_codes[j])]
 
     def _finish_output(self, out, index):
         """Return ``out``, as a DataFrame with per-field dtypes under mixed pandas output."""
@@ -395,8 +456,3 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
         if hasattr(self, "feature_names_in_"):
             return repr(self.feature_names_in_[j])
         return str(j)
-
-
-def _as_object_if_text(X):
-    """Numpy text arrays (dtype ``<U``/``S``) become object arrays, which pandas hashes."""
-    return X.astype(object) if X.dtype.kind in "US" else X

@@ -1,52 +1,18 @@
 """``DeepFMClassifier``: DeepFM as a scikit-learn classifier, trained through skorch."""
 
-from numbers import Integral, Real
-
 import numpy as np
-import torch
 from scipy.special import expit
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
-from skorch.callbacks import EarlyStopping
-from skorch.helper import predefined_split
 from torch import nn
 
+from ._base import _PREDICT_BATCH_SIZE, BaseDeepFM
 from ._calibration import fit_platt
-from ._training import BatchIterator, CTRNet, FieldDataset, ValidAUC
-from ._validation import (
-    check_codes,
-    check_finite,
-    check_non_negative,
-    check_table_size,
-    column_label,
-    first_non_number,
-    raise_nan_logit,
-)
-from .network import MODEL_PARTS, PNN, DeepFM
-
-# Rows per forward pass at prediction time: large enough to amortise the call
-# overhead, small enough to bound the activations' memory.
-_PREDICT_BATCH_SIZE = 65_536
-# Integer and float input keep their dtype; anything else (lists, object arrays)
-# becomes float64, which never truncates a continuous value.
-_DTYPES = [np.float64, np.float32, np.int64, np.int32]
-# With early_stopping="auto", hold out a validation split from this many rows on.
-_AUTO_EARLY_STOPPING_MIN_SAMPLES = 2_000
-# The comparison family of the DeepFM paper: model name -> (module, its arguments).
-# "fnn" is the "dnn" network started from the embeddings of a fitted "fm" (see fit).
-_MODELS = {
-    **{name: (DeepFM, parts) for name, parts in MODEL_PARTS.items()},
-    "fnn": (DeepFM, MODEL_PARTS["dnn"]),
-    "ipnn": (PNN, {"product": "inner"}),
-    "opnn": (PNN, {"product": "outer"}),
-}
+from ._net import ValidAUC
 
 
-class DeepFMClassifier(ClassifierMixin, BaseEstimator):
+class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
     """DeepFM click-through-rate classifier (Guo et al., IJCAI 2017).
 
     Each input column is a field. A column of non-negative integers holds
@@ -174,27 +140,11 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "model": [StrOptions(set(_MODELS))],
-        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": ["array-like"],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "batch_norm": ["boolean"],
-        "embedding_l2": [Interval(Real, 0, None, closed="left")],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "max_epochs": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping": [StrOptions({"auto"}), "boolean"],
+        **BaseDeepFM._parameter_constraints,
         "scoring": [StrOptions({"roc_auc", "loss"})],
         "calibrate": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, 0, None, closed="left")],
-        "sparse_embeddings": ["boolean"],
-        "random_state": ["random_state"],
-        "warm_start": ["boolean"],
-        "verbose": ["verbose"],
-        "device": [str, torch.device],
     }
+    _criterion = nn.BCEWithLogitsLoss
 
     def __init__(
         self,
@@ -264,7 +214,8 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
         self : DeepFMClassifier
             The fitted classifier.
         """
-        return self._fit(X, y, sample_weight, first=not (self.warm_start and hasattr(self, "net_")))
+        first = not (self.warm_start and hasattr(self, "net_"))
+        return self._fit(X, y, sample_weight, first=first)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -307,62 +258,6 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
         first = not hasattr(self, "net_")
         return self._fit(X, y, sample_weight, first=first, classes=classes, epochs=1)
 
-    def _fit(self, X, y, sample_weight, *, first, classes=None, epochs=None):
-        """Fit anew (``first``) or continue training ``net_``.
-
-        ``epochs=None`` is ``fit``: ``max_epochs`` epochs, with early stopping
-        when on. An int is ``partial_fit``: that many epochs on all rows.
-        """
-        X, y = self._validate_input(X, y, reset=first)
-        target = self._encode_labels(y, classes, first=first, partial=epochs is not None)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
-        if first:
-            self._learn_fields(X)
-        else:
-            check_codes(X, self.value_fields_, self.cardinalities_, self._names())
-        if len(X) < 2 and self._has_batch_norm():
-            raise ValueError(
-                "Batch normalisation cannot train on a single row, and X holds 1 row. "
-                "Pass at least 2 rows (larger chunks to partial_fit), or set batch_norm=False."
-            )
-        codes, values = self._to_tensors(X)
-        weights = None if sample_weight is None else torch.as_tensor(sample_weight).float()
-        dataset = FieldDataset(codes, values, torch.as_tensor(target).float(), weights)
-
-        if first:
-            self._seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        seed = self._seed
-        train, valid = (dataset, None) if epochs else self._split(dataset, target, seed)
-        if first:
-            pretrained = None
-            if self.model == "fnn":
-                pretrained = self._pretrain_fm(train, valid, seed, epochs)
-            self.net_ = self._build_net(train, valid, seed)
-        else:
-            self._point_net_at(train, valid)
-        # fork_rng keeps the user's global torch random state untouched; the state
-        # kept after training makes continued training reproducible.
-        with torch.random.fork_rng(devices=[]):
-            if first:
-                torch.manual_seed(seed)
-                self.net_.initialize()  # as net_.fit would, but FNN's table goes in first
-                if pretrained is not None:
-                    with torch.no_grad():
-                        self.net_.module_.embedding.embedding.weight.copy_(pretrained)
-            else:
-                torch.set_rng_state(self._torch_rng_state)
-            self.net_.partial_fit(train, y=None, epochs=epochs or self.max_epochs)
-            self._torch_rng_state = torch.get_rng_state()
-        self.net_.module_.eval()
-        self.n_iter_ = len(self.net_.history)
-        self.calibration_ = (1.0, 0.0)
-        if self.calibrate and valid is not None:
-            logits = self._logits(valid.codes, valid.values)
-            weight = None if valid.sample_weight is None else valid.sample_weight.numpy()
-            self.calibration_ = fit_platt(logits, valid.y.numpy(), weight)
-        return self
-
     def decision_function(self, X):
         """Return the logit of the positive class for each row.
 
@@ -375,13 +270,7 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples,)
             Positive values favour ``classes_[1]``.
         """
-        check_is_fitted(self)
-        X = self._validate_input(X, reset=False)
-        check_codes(X, self.value_fields_, self.cardinalities_, self._names())
-        logits = self._logits(*self._to_tensors(X))
-        if np.isnan(logits).any():
-            row = int(np.flatnonzero(np.isnan(logits))[0])
-            raise_nan_logit(X, row, self.value_fields_, self._names())
+        logits = self._raw_logits(X)
         scale, shift = self.calibration_
         return scale * logits + shift
 
@@ -419,9 +308,9 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
         tags.classifier_tags.multi_class = False
         return tags
 
-    # -- fitting helpers -------------------------------------------------
+    # -- the target: labels, scores and calibration ---------------------
 
-    def _encode_labels(self, y, classes=None, *, first=True, partial=False):
+    def _targets(self, y, classes=None, *, first=True, partial=False):
         """Return ``y`` as 0/1 targets, setting ``classes_`` on a first fit."""
         check_classification_targets(y)
         if not first:
@@ -431,7 +320,7 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
                     f"{self.classes_.tolist()} of the first fit; continued training keeps the "
                     "classes of the first call. Omit classes or pass the same ones."
                 )
-            return self._targets(y)
+            return self._label_targets(y)
         labels = y if classes is None else classes
         self.classes_, target = np.unique(labels, return_inverse=True)
         if len(self.classes_) == 1:
@@ -446,9 +335,9 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
                 f"Got {len(self.classes_)} ({type_of_target(labels)}): "
                 f"{self.classes_.tolist()[:10]}."
             )
-        return target if classes is None else self._targets(y)
+        return target if classes is None else self._label_targets(y)
 
-    def _targets(self, y):
+    def _label_targets(self, y):
         """0/1 target of each label of ``y``, which must all be in ``classes_``."""
         unknown = ~np.isin(y, self.classes_)
         if unknown.any():
@@ -459,180 +348,28 @@ class DeepFMClassifier(ClassifierMixin, BaseEstimator):
             )
         return np.searchsorted(self.classes_, y)
 
-    def _has_batch_norm(self):
-        """Tell whether the network has batch normalisation, which cannot train on one row."""
-        parts = _MODELS[self.model][1]
-        return self.batch_norm and len(self.hidden_layer_sizes) > 0 and parts.get("dnn", True)
+    def _stratify(self, target):
+        return target
 
-    def _learn_fields(self, X):
-        """Decide which columns are codes and which continuous values; size the fields."""
-        if X.dtype.kind in "iu":  # integer columns are all codes; no rounding copy
-            self.value_fields_ = np.zeros(X.shape[1], dtype=bool)
-        else:
-            self.value_fields_ = np.any(X != np.round(X), axis=0)
-        codes = X[:, ~self.value_fields_] if self.value_fields_.any() else X
-        check_non_negative(X, codes, self.value_fields_, self._names())
-        self.cardinalities_ = np.ones(X.shape[1], dtype=np.int64)
-        if codes.size:
-            largest = codes.max(axis=0)
-            check_table_size(
-                largest, self.value_fields_, self.embedding_dim, self.device, self._names()
-            )
-            self.cardinalities_[~self.value_fields_] = largest.astype(np.int64) + 1
+    def _monitor(self):
+        """Return what early stopping watches: ``(history key, lower_is_better)``."""
+        return ("valid_auc", False) if self.scoring == "roc_auc" else ("valid_loss", True)
 
-    def _split(self, dataset, target, seed):
-        """Hold out a stratified validation split when early stopping is on."""
-        n = len(dataset)
-        early = self.early_stopping
-        if early == "auto":
-            early = n >= _AUTO_EARLY_STOPPING_MIN_SAMPLES
-        if not early:
-            return dataset, None
-        try:
-            train, valid = train_test_split(
-                np.arange(n), test_size=self.validation_fraction, stratify=target, random_state=seed
-            )
-        except ValueError as error:
+    def _scoring_callbacks(self):
+        return [("valid_auc", ValidAUC())]
+
+    def _finish_fit(self, valid):
+        """Platt-scale the logits on the validation split (see ``calibrate``)."""
+        self.calibration_ = (1.0, 0.0)
+        if self.calibrate and valid is not None:
+            logits = self.net_.predict_logits(valid, _PREDICT_BATCH_SIZE)
+            weight = None if valid.sample_weight is None else valid.sample_weight.numpy()
+            self.calibration_ = fit_platt(logits, valid.y.numpy(), weight)
+
+    def _check_fitted_state(self):
+        super()._check_fitted_state()
+        if len(self.classes_) != 2 or len(self.calibration_) != 2:
             raise ValueError(
-                "Early stopping holds out a stratified validation split of "
-                f"validation_fraction={self.validation_fraction} of the {n} rows, which needs "
-                f"rows of both classes on each side: {error} Pass more rows or set "
-                "early_stopping=False."
-            ) from error
-        return _subset(dataset, train), _subset(dataset, valid)
-
-    def _pretrain_fm(self, train, valid, seed, epochs=None):
-        """Fit FNN's first stage, the "fm" model on the same split; return its embedding table."""
-        fm = self._build_net(train, valid, seed, model="fm")
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
-            fm.fit(train, y=None, epochs=epochs)
-        return fm.module_.embedding.embedding.weight.detach()
-
-    def _point_net_at(self, train, valid):
-        """Prepare the fitted ``net_`` to continue training on new data."""
-        self.net_.batch_size = min(self.batch_size, len(train))
-        self.net_.train_split = None if valid is None else predefined_split(valid)
-        self.net_.callbacks = self._callbacks(valid)
-        self.net_.initialize_callbacks()
-
-    def _callbacks(self, valid):
-        """Return the validation AUC and early stopping callbacks, if there is a split."""
-        if valid is None:
-            return []
-        return [
-            ("valid_auc", ValidAUC()),
-            (
-                "early_stopping",
-                EarlyStopping(
-                    monitor="valid_auc" if self.scoring == "roc_auc" else "valid_loss",
-                    lower_is_better=self.scoring == "loss",
-                    patience=self.n_iter_no_change,
-                    threshold=self.tol,
-                    threshold_mode="abs",
-                    load_best=True,
-                    sink=print if self.verbose else _silent,
-                ),
-            ),
-        ]
-
-    def _build_net(self, train, valid, seed, model=None):
-        """Build the skorch net of ``model`` (default: ``self.model``)."""
-        module, module_params = _MODELS[model or self.model]
-        callbacks = self._callbacks(valid)
-        return CTRNet(
-            module=module,
-            module__cardinalities=self.cardinalities_.tolist(),
-            module__embedding_dim=self.embedding_dim,
-            module__hidden_layer_sizes=tuple(self.hidden_layer_sizes),
-            module__dropout=self.dropout,
-            module__batch_norm=self.batch_norm,
-            module__sparse=self.sparse_embeddings,
-            **{f"module__{name}": value for name, value in module_params.items()},
-            criterion=nn.BCEWithLogitsLoss,
-            criterion__reduction="none",
-            optimizer=torch.optim.Adam,
-            lr=self.learning_rate,
-            max_epochs=self.max_epochs,
-            batch_size=min(self.batch_size, len(train)),
-            iterator_train=BatchIterator,
-            iterator_train__shuffle=True,
-            iterator_train__generator=torch.Generator().manual_seed(seed),
-            iterator_valid=BatchIterator,
-            iterator_valid__batch_size=_PREDICT_BATCH_SIZE,
-            train_split=None if valid is None else predefined_split(valid),
-            callbacks=callbacks,
-            sparse_embeddings=self.sparse_embeddings,
-            embedding_l2=self.embedding_l2,
-            verbose=self.verbose,
-            device=self.device,
-        )
-
-    # -- shared by fit and predict ---------------------------------------
-
-    def _validate_input(self, X, y="no_validation", *, reset):
-        """``validate_data``, with errors that name the column of a non-number, NaN or inf."""
-        try:
-            out = validate_data(self, X, y, reset=reset, dtype=_DTYPES, ensure_all_finite=False)
-        except (TypeError, ValueError) as error:
-            cell = first_non_number(X)
-            if cell is None:
-                raise
-            column, row, value = cell
-            raise type(error)(  # TypeError for cells of a non-number type, as numpy says
-                "DeepFMClassifier needs numbers (field codes or values), but column "
-                f"{column_label(column, self._names())} holds {value!r} at row {row} "
-                f"({error}). Encode raw columns with FieldEncoder first, for example in a "
-                "Pipeline."
-            ) from error
-        check_finite(out[0] if isinstance(out, tuple) else out, self._names())
-        return out
-
-    def _to_tensors(self, X):
-        """Split ``X`` into integer codes and, if any field is continuous, float32 values.
-
-        Integer ``X`` with no continuous field is used as is, without a copy
-        (int32 and int64 both index an embedding); otherwise the codes are int32
-        when every field fits, int64 if not.
-        """
-        if X.dtype in (np.int32, np.int64) and not self.value_fields_.any():
-            # torch refuses to share read-only memory (a memmap, say): copy only then.
-            X = np.ascontiguousarray(X) if X.flags.writeable else np.array(X)
-            return torch.from_numpy(X), None
-        fits = self.cardinalities_.max() <= np.iinfo(np.int32).max
-        codes = np.zeros(X.shape, dtype=np.int32 if fits else np.int64)
-        codes[:, ~self.value_fields_] = X[:, ~self.value_fields_]
-        values = None
-        if self.value_fields_.any():
-            values = np.ones(X.shape, dtype=np.float32)
-            values[:, self.value_fields_] = X[:, self.value_fields_]
-            values = torch.from_numpy(values)
-        return torch.from_numpy(codes), values
-
-    def _logits(self, codes, values):
-        """Forward pass in large batches, without autograd."""
-        module = self.net_.module_
-        device = self.net_.device
-        logits = np.empty(len(codes), dtype=np.float64)
-        with torch.inference_mode():
-            for start in range(0, len(codes), _PREDICT_BATCH_SIZE):
-                batch = slice(start, start + _PREDICT_BATCH_SIZE)
-                batch_values = None if values is None else values[batch].to(device)
-                logits[batch] = module(codes[batch].to(device), batch_values).cpu().numpy()
-        return logits
-
-    def _names(self):
-        """``feature_names_in_`` where fitted on a DataFrame, to name columns in errors."""
-        return getattr(self, "feature_names_in_", None)
-
-
-def _subset(dataset, index):
-    index = torch.as_tensor(index)
-    return FieldDataset(
-        *(None if t is None else t[index] for t in (dataset.codes, dataset.values, dataset.y)),
-        None if dataset.sample_weight is None else dataset.sample_weight[index],
-    )
-
-
-def _silent(*args, **kwargs):
-    """Sink for skorch messages when ``verbose=0``."""
+                "the classifier's fitted attributes are inconsistent: expected 2 classes "
+                "and a calibration (scale, shift)."
+            )

@@ -29,8 +29,9 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ._state import encode_scalar, encoder_fields
-from .encoder import FieldEncoder
+from ._json import encode_scalar
+from ._version import __version__
+from .encoder import VALUE, FieldEncoder
 from .estimator import DeepFMClassifier
 
 VOCABULARY_FORMAT = "sklearn-deepfm-vocabularies"
@@ -170,11 +171,9 @@ def export_vocabularies(encoder, path):
     - value fields: ``mean`` and ``std``.
     """
     encoder = _find(encoder, FieldEncoder, "export_vocabularies")
-    from . import __version__
-
     fields = []
-    for field in encoder_fields(encoder):
-        if field["kind"] == "value":
+    for field in encoder._get_fitted_state()["fields"]:
+        if field["kind"] == VALUE:
             del field["missing_code"]
             field["std"] = field.pop("scale")
         if "categories" in field:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-# Presets of the DeepFM module that give the paper's baselines.
+# Presets of the DeepFM module that give the paper's baselines (see ``MODELS``).
 MODEL_PARTS = {
     "deepfm": {"first_order": True, "fm": True, "dnn": True},
     "fm": {"first_order": True, "fm": True, "dnn": False},
@@ -219,6 +219,11 @@ class DeepFM(nn.Module):
             MLP(n_fields * embedding_dim, hidden_layer_sizes, dropout, batch_norm) if dnn else None
         )
 
+    def copy_embeddings_from(self, other: "DeepFM") -> None:
+        """Start from ``other``'s embedding table (FNN: the embeddings of a fitted FM)."""
+        with torch.no_grad():
+            self.embedding.embedding.weight.copy_(other.embedding.embedding.weight)
+
     def forward(self, codes: torch.Tensor, values: torch.Tensor | None = None) -> torch.Tensor:
         """Return logits of shape (batch,) for ``codes`` and optional ``values`` (batch, fields)."""
         logit = torch.zeros(codes.shape[0], device=codes.device)
@@ -302,3 +307,22 @@ class PNN(nn.Module):
         )
         signals = torch.cat([embedded.flatten(start_dim=1), products], dim=1)
         return self.dnn(signals).squeeze(-1)
+
+
+def has_batch_norm(module: nn.Module) -> bool:
+    """Tell whether ``module`` holds batch normalisation, which cannot train on one row."""
+    return any(isinstance(part, nn.BatchNorm1d) for part in module.modules())
+
+
+# The model family of the DeepFM paper, the one registry that the estimator, model
+# files and tests read: name -> (module class, its arguments beyond the shared ones).
+# "fnn" is the "dnn" network started from the embeddings of a fitted "fm"
+# (``DeepFM.copy_embeddings_from``).
+MODELS = {
+    **{name: (DeepFM, parts) for name, parts in MODEL_PARTS.items()},
+    "fnn": (DeepFM, MODEL_PARTS["dnn"]),
+    "ipnn": (PNN, {"product": "inner"}),
+    "opnn": (PNN, {"product": "outer"}),
+}
+# The module classes by name: the only classes a model file may name.
+MODULES = {cls.__name__: cls for cls, _ in MODELS.values()}

@@ -41,23 +41,18 @@ import re
 import zipfile
 import zlib
 
-import numpy as np
-import torch
 from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import check_is_fitted
 
-from . import _state
+from . import _json
+from ._version import __version__
 from .encoder import FieldEncoder
 from .estimator import DeepFMClassifier
-from .network import PNN, DeepFM
+from .network import MODULES
 
 FORMAT = "sklearn-deepfm"
 FORMAT_VERSION = "1.0"
 _MODEL_JSON = "model.json"
 _WEIGHTS = "weights.safetensors"
-# The only network classes a file may name: a file never makes us import anything.
-_MODULES = {"DeepFM": DeepFM, "PNN": PNN}
-_ATTRIBUTE = re.compile(r"_?[a-z][a-z0-9_]*")
 
 
 def save(obj, path, *, include_optimizer=False):
@@ -93,8 +88,6 @@ def save(obj, path, *, include_optimizer=False):
     array([[2],
            [0]])
     """
-    from . import __version__
-
     writer = _Writer(include_optimizer)
     document = {
         "format": FORMAT,
@@ -201,69 +194,64 @@ class _Writer:
         return self.node(step)
 
     def encoder(self, encoder):
-        check_is_fitted(encoder)
-        fields = _state.encoder_fields(encoder)
-        for field in fields:
+        state = encoder._get_fitted_state()
+        for field in state["fields"]:
             if "categories" in field:
                 field["categories"] = [
-                    _state.encode_category(value, field["name"]) for value in field["categories"]
+                    _encode_category(value, field["name"]) for value in field["categories"]
                 ]
-        names = getattr(encoder, "feature_names_in_", None)
         return {
             "type": "FieldEncoder",
             "params": _encode_params(encoder.get_params(deep=False), "FieldEncoder"),
             "fitted": {
-                "n_features_in": int(encoder.n_features_in_),
-                "feature_names_in": None if names is None else [str(n) for n in names],
-                "output": getattr(encoder, "_sklearn_output_config", {}).get("transform"),
-                "fields": fields,
+                "n_features_in": state["n_features_in"],
+                "feature_names_in": state["feature_names_in"],
+                "output": state["output"],
+                "fields": state["fields"],
             },
         }
 
     def classifier(self, classifier):
-        check_is_fitted(classifier)
-        net, module = classifier.net_, classifier.net_.module_
-        if _MODULES.get(type(module).__name__) is not type(module):
-            raise TypeError(
-                f"save writes the networks {sorted(_MODULES)}; this classifier's is "
-                f"{type(module).__name__}. Use pickle or joblib for it."
-            )
+        state = classifier._get_fitted_state(self.include_optimizer)
         prefix = f"net{self.n_networks}"
         self.n_networks += 1
-        for key, tensor in module.state_dict().items():
+        for key, tensor in state["module"]["state"].items():
             self.tensors[f"{prefix}/{key}"] = tensor.detach().cpu().contiguous()
-        state = f"{prefix}.state"  # other tensors, named after their place in the JSON
-        params = classifier.get_params(deep=False)
-        fitted = {k: v for k, v in vars(classifier).items() if k not in params and k != "net_"}
-        net_params = net.get_params(deep=False)
-        args = {k[8:]: v for k, v in net_params.items() if k.startswith("module__")}
-        optimizers = None
-        if self.include_optimizer:
-            optimizers = {name: getattr(net, name + "_").state_dict() for name in net._optimizers}
+        where = f"{prefix}.state"  # other tensors, named after their place in the JSON
+        name = state["module"]["class"]
         return {
             "type": "DeepFMClassifier",
-            "params": _encode_params(params, "DeepFMClassifier"),
-            "fitted": _state.encode_value(fitted, f"{state}/fitted", self.tensors),
+            "params": _encode_params(classifier.get_params(deep=False), "DeepFMClassifier"),
+            "fitted": _json.encode_value(state["fitted"], f"{where}/fitted", self.tensors),
             "module": {
-                "class": type(module).__name__,
-                "args": _encode_params(args, type(module).__name__),
+                "class": name,
+                "args": _encode_params(state["module"]["args"], name),
                 "weights": prefix,
             },
-            "history": [
-                {key: _state.plain(value) for key, value in epoch.items() if key != "batches"}
-                for epoch in net.history
-            ],
+            "history": [_json.plain(epoch) for epoch in state["history"]],
             "generators": {
-                name: _state.encode_value(value.get_state(), f"{state}/{name}", self.tensors)
-                for name, value in net_params.items()
-                if isinstance(value, torch.Generator)
+                key: _json.encode_value(value, f"{where}/{key}", self.tensors)
+                for key, value in state["generators"].items()
             },
-            "optimizers": _state.encode_value(optimizers, f"{state}/optimizers", self.tensors),
+            "optimizers": _json.encode_value(
+                state["optimizers"], f"{where}/optimizers", self.tensors
+            ),
         }
 
 
+def _encode_category(value, field):
+    try:
+        return _json.encode_scalar(value)
+    except TypeError:
+        raise TypeError(
+            f"Cannot save the category {value!r} of column {field!r}: a model file holds "
+            f"str, int, float and bool categories, not {type(value).__name__}. Convert the "
+            "column (e.g. to str) before fitting, or use pickle or joblib."
+        ) from None
+
+
 def _encode_params(params, owner):
-    return {name: _state.encode_value(value, f"{owner}.{name}") for name, value in params.items()}
+    return {name: _json.encode_value(value, f"{owner}.{name}") for name, value in params.items()}
 
 
 class _Reader:
@@ -292,106 +280,48 @@ class _Reader:
         for name, step in node["steps"]:
             if not (step is None or step == "passthrough"):
                 step = self.node(step)
-            steps.append((_state.expect(name, str, "a step name"), step))
+            steps.append((_json.expect(name, str, "a step name"), step))
         return _construct(Pipeline, node["params"], steps=steps)
 
     def encoder(self, node):
         encoder = _construct(FieldEncoder, node["params"])
-        fitted = node["fitted"]
-        encoder.n_features_in_ = _state.expect(fitted["n_features_in"], int, "n_features_in_")
-        names = fitted["feature_names_in"]
-        if names is not None:
-            if len(names) != encoder.n_features_in_ or not all(isinstance(n, str) for n in names):
-                raise ValueError("feature_names_in_ must hold one str per feature.")
-            encoder.feature_names_in_ = np.asarray(names, dtype=object)
-        _state.set_encoder_fields(encoder, fitted["fields"])
-        if fitted["output"] is not None:
-            if fitted["output"] not in ("default", "pandas", "polars"):
-                raise ValueError(f"unknown output container {fitted['output']!r}.")
-            encoder.set_output(transform=fitted["output"])
+        fitted = dict(node["fitted"])
+        fitted["n_features_in"] = _json.expect(fitted["n_features_in"], int, "n_features_in_")
+        fitted["fields"] = [
+            {**field, "categories": [_json.decode_scalar(v) for v in field["categories"]]}
+            if "categories" in field
+            else field
+            for field in _json.expect(fitted["fields"], list, "the fields")
+        ]
+        encoder._set_fitted_state(fitted)
         return encoder
 
     def classifier(self, node):
         classifier = _construct(DeepFMClassifier, node["params"], device=self.device)
-        fitted = self.decode(node["fitted"])
-        for name, value in _state.expect(fitted, dict, "the fitted attributes").items():
-            if (
-                not isinstance(name, str)
-                or not _ATTRIBUTE.fullmatch(name)
-                or hasattr(DeepFMClassifier, name)  # methods and class attributes stay
-                or name in vars(classifier)  # parameters stay
-                or name == "net_"
-            ):
-                raise ValueError(f"the file sets the attribute {name!r}, which it may not.")
-            setattr(classifier, name, value)
-        n_fields = classifier.n_features_in_
-        cardinalities, value_fields = classifier.cardinalities_, classifier.value_fields_
-        if not (
-            len(classifier.classes_) == 2
-            and len(classifier.calibration_) == 2
-            and cardinalities.shape == value_fields.shape == (n_fields,)
-            and cardinalities.dtype.kind == "i"
-            and value_fields.dtype == bool
-            and (cardinalities >= 1).all()
-        ):
-            raise ValueError(
-                "the classifier's fitted attributes are inconsistent: expected 2 classes, "
-                f"and {n_fields} fields with cardinalities of at least 1."
-            )
-        classifier.net_ = self.net(classifier, node)
-        return classifier
-
-    def net(self, classifier, node):
-        """Build a fresh skorch net, as ``fit`` does, holding the saved state."""
-        from skorch.history import History
-
         name = node["module"]["class"]
-        if name not in _MODULES:  # a name from the file selects from our list, never imports
+        if name not in MODULES:  # a name from the file selects from our list, never imports
             raise ValueError(
                 f"the file names the network class {name!r}; a model file may only name "
-                f"{sorted(_MODULES)}. It may come from a newer sklearn-deepfm, or be damaged."
+                f"{sorted(MODULES)}. It may come from a newer sklearn-deepfm, or be damaged."
             )
-        module_class = _MODULES[name]
-        args = _decode_params(node["module"]["args"], module_class)
-        if list(args.get("cardinalities", ())) != classifier.cardinalities_.tolist():
-            raise ValueError("the network's cardinalities differ from the classifier's.")
-        prefix = _state.expect(node["module"]["weights"], str, "a weights prefix") + "/"
-        state = {k[len(prefix) :]: t for k, t in self.tensors.items() if k.startswith(prefix)}
-        # _build_net reads only the number of training rows, to cap the batch size
-        net = classifier._build_net(range(classifier.batch_size), None, 0)
-        net.set_params(module=module_class, **{f"module__{k}": v for k, v in args.items()})
-        with torch.random.fork_rng(devices=[]):  # the user's random streams stay untouched
-            net.initialize()
-        built = net.module_.state_dict()
-        shapes = {key: tuple(tensor.shape) for key, tensor in state.items()}
-        if shapes != {key: tuple(tensor.shape) for key, tensor in built.items()}:
-            raise ValueError(
-                f"the weights stored under {prefix!r} do not fit the {name} network the "
-                "file describes (missing, extra or misshapen tensors)."
-            )
-        for key in state:
-            if key.endswith("offsets") and not torch.equal(state[key], built[key].cpu()):
-                raise ValueError(f"the stored field offsets {key!r} contradict the cardinalities.")
-        net.module_.load_state_dict(state)
-        net.module_.eval()
-        net_params = net.get_params(deep=False)
-        for key, generator_state in node["generators"].items():
-            if not isinstance(net_params.get(key), torch.Generator):
-                raise ValueError(f"the net has no random generator {key!r}.")
-            _restore(net_params[key].set_state, self.decode(generator_state), key)
-        optimizers = self.decode(node["optimizers"])
-        for key, optimizer_state in (optimizers or {}).items():
-            if key not in net._optimizers:
-                raise ValueError(f"the net has no optimizer {key!r}.")
-            _restore(getattr(net, key + "_").load_state_dict, optimizer_state, key)
-        history = node["history"]
-        if not isinstance(history, list) or not all(isinstance(e, dict) for e in history):
-            raise ValueError("the training history must be a list of epochs.")
-        net.history_ = History(history)
-        return net
+        prefix = _json.expect(node["module"]["weights"], str, "a weights prefix") + "/"
+        weights = {k[len(prefix) :]: t for k, t in self.tensors.items() if k.startswith(prefix)}
+        state = {
+            "fitted": _json.expect(self.decode(node["fitted"]), dict, "the fitted attributes"),
+            "module": {
+                "class": name,
+                "args": _decode_params(node["module"]["args"], MODULES[name]),
+                "state": weights,
+            },
+            "history": node["history"],
+            "generators": {key: self.decode(value) for key, value in node["generators"].items()},
+            "optimizers": self.decode(node["optimizers"]),
+        }
+        classifier._set_fitted_state(state)
+        return classifier
 
     def decode(self, value):
-        return _state.decode_value(value, self.tensors)
+        return _json.decode_value(value, self.tensors)
 
 
 def _construct(cls, encoded, **fixed):
@@ -402,26 +332,17 @@ def _construct(cls, encoded, **fixed):
 def _decode_params(encoded, cls):
     """Decode the arguments of ``cls``'s constructor, refusing any it does not have."""
     unknown = sorted(
-        set(_state.expect(encoded, dict, "parameters")) - set(inspect.signature(cls).parameters)
+        set(_json.expect(encoded, dict, "parameters")) - set(inspect.signature(cls).parameters)
     )
     if unknown:
         raise ValueError(
             f"the file sets {cls.__name__} parameters {unknown} that this version does not "
             "have. Upgrade sklearn-deepfm to load it."
         )
-    return {name: _state.decode_value(value) for name, value in encoded.items()}
-
-
-def _restore(setter, state, what):
-    try:
-        setter(state)
-    except (RuntimeError, TypeError, KeyError) as exc:
-        raise ValueError(f"the state of {what!r} does not fit: {exc}") from exc
+    return {name: _json.decode_value(value) for name, value in encoded.items()}
 
 
 def _check_header(document, name):
-    from . import __version__
-
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ValueError(
             f"{name} is not a sklearn-deepfm model file: its {_MODEL_JSON} does not declare "

@@ -50,7 +50,7 @@ def test_predictions_match_skorch_forward(ctr_data):
     """The direct inference path gives what skorch's own forward gives."""
     X, y = ctr_data
     clf = DeepFMClassifier(random_state=0, **FAST).fit(X, y)
-    from sklearn_deepfm._training import FieldDataset
+    from sklearn_deepfm._data import FieldDataset
 
     dataset = FieldDataset(torch.as_tensor(X))
     skorch_logits = clf.net_.forward(dataset).numpy()
@@ -259,7 +259,7 @@ def test_early_stopping_on_loss_restores_the_best_epoch():
     clf, valid = _fit_to_overfit(scoring="loss", calibrate=False)
     losses = clf.net_.history[:, "valid_loss"]
     logits = torch.as_tensor(clf.decision_function(valid.codes.numpy())).float()
-    restored = clf.net_.get_loss(logits, valid.y, X={"codes": valid.codes}).item()
+    restored = clf.net_.get_loss(logits, {"y": valid.y}, X={"codes": valid.codes}).item()
     assert restored == pytest.approx(min(losses), rel=1e-4)
 
 

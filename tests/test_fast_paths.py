@@ -21,10 +21,10 @@ from scipy.special import expit
 from sklearn.pipeline import make_pipeline
 from torch import nn
 
-from sklearn_deepfm import DeepFMClassifier, FieldEncoder, make_ctr_classification
-from sklearn_deepfm import estimator as estimator_module
+from sklearn_deepfm import DeepFMClassifier, FieldEncoder, _base, make_ctr_classification
+from sklearn_deepfm._data import BatchIterator, FieldDataset, as_tensors
+from sklearn_deepfm._net import CTRNet
 from sklearn_deepfm._optim import CatchUpAdam
-from sklearn_deepfm._training import BatchIterator, CTRNet, FieldDataset
 from sklearn_deepfm.network import DeepFM
 
 FAST = dict(
@@ -109,7 +109,7 @@ def test_predict_proba_with_continuous_fields_matches_the_module_forward(codes_d
 def test_prediction_in_batches_matches_one_forward(codes_data, fitted, monkeypatch):
     X, _ = codes_data
     whole = fitted.decision_function(X)
-    monkeypatch.setattr(estimator_module, "_PREDICT_BATCH_SIZE", 7)  # 500 = 71 * 7 + 3
+    monkeypatch.setattr(_base, "_PREDICT_BATCH_SIZE", 7)  # 500 = 71 * 7 + 3
     np.testing.assert_allclose(fitted.decision_function(X), whole, rtol=1e-6, atol=1e-7)
 
 
@@ -122,15 +122,19 @@ def test_fit_on_any_code_dtype_gives_the_same_model(codes_data, fitted, dtype):
     np.testing.assert_array_equal(other, reference)
 
 
+def as_tensors_of(clf, X):
+    return as_tensors(X, clf.value_fields_, clf.cardinalities_)
+
+
 def test_integer_codes_reach_the_module_without_a_copy(codes_data, fitted):
     X, _ = codes_data
     clf = fitted
-    codes, values = clf._to_tensors(X)
+    codes, values = as_tensors_of(clf, X)
     assert values is None
     assert np.shares_memory(codes.numpy(), X)
-    codes32, _ = clf._to_tensors(X.astype(np.int32))
+    codes32, _ = as_tensors_of(clf, X.astype(np.int32))
     assert codes32.dtype == torch.int32
-    converted, _ = clf._to_tensors(X.astype(np.float64))
+    converted, _ = as_tensors_of(clf, X.astype(np.float64))
     assert converted.dtype == torch.int32  # half the memory of int64 codes
     torch.testing.assert_close(converted.long(), torch.as_tensor(X))
 
@@ -358,7 +362,7 @@ def test_sparse_and_dense_updates_both_learn(codes_data, sparse):
     clf = DeepFMClassifier(**dict(FAST, max_epochs=3, sparse_embeddings=sparse)).fit(X, y)
     losses = clf.net_.history[:, "train_loss"]
     assert losses[-1] < losses[0]
-    optimizers = {name: type(getattr(clf.net_, name + "_")) for name in clf.net_._optimizers}
+    optimizers = {name: type(opt) for name, opt in clf.net_.optimizers().items()}
     expected = {"optimizer": torch.optim.Adam}
     expected |= {"optimizer_sparse": CatchUpAdam} if sparse else {}
     assert optimizers == expected
@@ -376,9 +380,9 @@ def test_batch_iterator_covers_every_row_once_in_slices(n_rows, batch_size):
     shuffled = BatchIterator(dataset, batch_size, shuffle=True, generator=torch.Generator())
     batches = list(shuffled)
     assert len(batches) == len(shuffled)
-    rows = torch.cat([y for _, y in batches]).long()
+    rows = torch.cat([y["y"] for _, y in batches]).long()
     assert sorted(rows.tolist()) == list(range(n_rows))
-    assert n_rows == 1 or min(len(y) for _, y in batches) > 1  # batch norm needs two rows
+    assert n_rows == 1 or min(len(y["y"]) for _, y in batches) > 1  # batch norm needs two rows
 
 
 # benchmark smoke run ----------------------------------------------------------------

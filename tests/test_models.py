@@ -4,6 +4,7 @@ import importlib.util
 import itertools
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +14,8 @@ from conftest import MODEL_NAMES, SHARED_DATA
 from sklearn.metrics import roc_auc_score
 
 from sklearn_deepfm import DeepFMClassifier, make_ctr_classification
-from sklearn_deepfm._training import CTRNet
-from sklearn_deepfm.estimator import _MODELS
+from sklearn_deepfm._net import CTRNet
+from sklearn_deepfm.network import MODELS as _MODELS
 from sklearn_deepfm.network import PNN, DeepFM, inner_products, pooled_outer_product
 
 FAST = dict(embedding_dim=4, hidden_layer_sizes=(16,), max_epochs=3, batch_size=64)
@@ -90,7 +91,10 @@ def test_pnn_sparse_embedding_gets_sparse_gradients(product):
 
 
 def test_model_choices_are_registered():
-    assert sorted(_MODELS) == sorted(MODEL_NAMES)
+    (choices,) = DeepFMClassifier._parameter_constraints["model"]
+    assert sorted(choices.options) == sorted(MODEL_NAMES)
+    documented = re.search(r"model : \{(.*)\}", DeepFMClassifier.__doc__)[1]
+    assert sorted(re.findall(r'"(\w+)"', documented)) == sorted(MODEL_NAMES)
 
 
 @pytest.mark.parametrize("model", MODEL_NAMES)

@@ -1,4 +1,4 @@
-"""The JSON form of fitted state in model files: plain values, and FieldEncoder's fields.
+"""The JSON form of plain values in model files, knowing nothing of any estimator.
 
 ``encode_value`` writes what JSON holds as is and tags the rest with one-key
 objects (``$float``, ``$tuple``, ``$dict``, ``$array``, ``$random_state``,
@@ -10,11 +10,7 @@ tensors taken from the file's own safetensors. See ``persistence``.
 import math
 
 import numpy as np
-import pandas as pd
 import torch
-
-from . import _binning
-from .encoder import _CATEGORICAL, _QUANTILE, _VALUE
 
 ARRAY_KINDS = "biufUO"  # numpy dtype kinds a file may hold: no void, datetime or structured
 
@@ -126,108 +122,14 @@ def plain(value):
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         value = value.item()
     try:
-        plain = encode_scalar(value)
+        scalar = encode_scalar(value)
     except TypeError:
         return None
-    return None if isinstance(plain, dict) else plain
-
-
-# -- reading ---------------------------------------------------------------
-
-
-def encoder_fields(encoder):
-    """Describe each field of a fitted FieldEncoder with plain Python values.
-
-    With :func:`set_encoder_fields`, the one place that reads and writes the
-    encoder's private state (shared with ``export.export_vocabularies``).
-    """
-    names = encoder.get_feature_names_out()
-    fields = []
-    for j, kind in enumerate(encoder._kinds):
-        field = {
-            "name": str(names[j]),
-            "kind": kind,
-            "cardinality": int(encoder.cardinalities_[j]),
-            "missing_code": int(encoder._missing_codes[j]),
-        }
-        if kind == _QUANTILE:
-            field["edges"] = encoder.categories_[j].tolist()
-        elif kind == _VALUE:
-            field["mean"] = float(encoder._means[j])
-            field["scale"] = float(encoder._scales[j])
-        else:  # categories_ ends with NaN when missing values have a code
-            n_known = len(encoder.categories_[j]) - bool(field["missing_code"])
-            field["categories"] = encoder.categories_[j][:n_known].tolist()
-        fields.append(field)
-    return fields
-
-
-def encode_category(value, field):
-    try:
-        return encode_scalar(value)
-    except TypeError:
-        raise TypeError(
-            f"Cannot save the category {value!r} of column {field!r}: a model file holds "
-            f"str, int, float and bool categories, not {type(value).__name__}. Convert the "
-            "column (e.g. to str) before fitting, or use pickle or joblib."
-        ) from None
-
-
-def set_encoder_fields(encoder, fields):
-    """Restore the fitted state of FieldEncoder that ``transform`` reads, field by field."""
-    if not isinstance(fields, list) or len(fields) != encoder.n_features_in_:
-        raise ValueError(f"the encoder must describe {encoder.n_features_in_} fields.")
-    n = len(fields)
-    encoder._kinds = [field["kind"] for field in fields]
-    encoder.value_fields_ = np.array([kind == _VALUE for kind in encoder._kinds])
-    encoder.categories_ = [None] * n
-    encoder.cardinalities_ = int_array([field["cardinality"] for field in fields], "cardinality")
-    encoder._missing_codes = int_array([field["missing_code"] for field in fields], "missing code")
-    encoder._known = [None] * n
-    encoder._means = np.zeros(n)
-    encoder._scales = np.ones(n)
-    for j, field in enumerate(fields):
-        kind, missing = field["kind"], encoder._missing_codes[j]
-        if kind not in (_CATEGORICAL, encoder.numeric_encoding):
-            raise ValueError(
-                f"field {j} has kind {kind!r}, impossible with "
-                f"numeric_encoding={encoder.numeric_encoding!r}."
-            )
-        if kind == _VALUE:
-            encoder._means[j], encoder._scales[j] = float(field["mean"]), float(field["scale"])
-            n_codes, valid_missing = 1, (0,)
-            valid = math.isfinite(encoder._means[j]) and 0 < encoder._scales[j] < math.inf
-        elif kind == _QUANTILE:
-            edges = np.array([float(edge) for edge in field["edges"]], dtype=np.float64)
-            n_bins = _binning.n_quantile_bins(edges)
-            encoder.categories_[j] = edges
-            n_codes, valid_missing = n_bins + 1, (0, n_bins + 1)
-            valid = np.isfinite(edges).all() and (np.diff(edges) > 0).all()
-        else:  # categorical or log_square, as FieldEncoder._fit_vocabulary builds them
-            known = [decode_scalar(value) for value in field["categories"]]
-            encoder._known[j] = pd.Index(known, tupleize_cols=False)
-            dtype = object if kind == _CATEGORICAL else np.float64
-            categories = np.empty(len(known) + bool(missing), dtype=dtype)
-            categories[: len(known)] = known
-            categories[len(known) :] = np.nan
-            encoder.categories_[j] = categories
-            n_codes, valid_missing = len(known) + 1, (0, len(known) + 1)
-            valid = encoder._known[j].is_unique
-        if (
-            not valid
-            or missing not in valid_missing
-            or encoder.cardinalities_[j] != (n_codes + bool(missing))
-        ):
-            raise ValueError(f"the {kind} field {j} ({field['name']!r}) is inconsistent.")
-
-
-def int_array(values, what):
-    if not isinstance(values, list) or not all(type(v) is int and v >= 0 for v in values):
-        raise ValueError(f"each {what} must be a non-negative int.")
-    return np.array(values, dtype=np.int64)
+    return None if isinstance(scalar, dict) else scalar
 
 
 def expect(value, kind, what):
+    """Return ``value`` if it is a ``kind`` (an int is no bool), else raise ValueError."""
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ValueError(f"expected {what} ({kind.__name__}), got {value!r}.")
     return value

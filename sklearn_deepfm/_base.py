@@ -1,0 +1,410 @@
+"""``BaseDeepFM``: all of a DeepFM estimator but its target, as ``BaseMultilayerPerceptron``.
+
+One fit reads, file by file: ``_validation`` checks the input; the fields are
+learnt here (``_learn_fields``); ``_data`` turns the arrays into a dataset and
+batches; ``_net`` trains the network of ``network`` through skorch; the subclass
+maps the targets and finishes the fit (the classifier calibrates). Everything
+about the target (labels, loss, scores) belongs to the subclass's hooks.
+"""
+
+import re
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from skorch.callbacks import EarlyStopping
+from skorch.helper import predefined_split
+from skorch.history import History
+from skorch.utils import noop
+
+from ._data import BatchIterator, FieldDataset, as_tensors
+from ._net import CTRNet
+from ._optim import CatchUpAdam
+from ._validation import (
+    check_codes,
+    check_finite,
+    check_hidden_layer_sizes,
+    check_non_negative,
+    check_table_size,
+    column_label,
+    first_non_number,
+    raise_nan_logit,
+)
+from .network import MODELS, MODULES, has_batch_norm
+
+# Rows per forward pass at prediction time: large enough to amortise the call
+# overhead, small enough to bound the activations' memory.
+_PREDICT_BATCH_SIZE = 65_536
+# Integer and float input keep their dtype; anything else (lists, object arrays)
+# becomes float64, which never truncates a continuous value.
+_DTYPES = [np.float64, np.float32, np.int64, np.int32]
+# With early_stopping="auto", hold out a validation split from this many rows on.
+_AUTO_EARLY_STOPPING_MIN_SAMPLES = 2_000
+# What a saved state may name as a fitted attribute.
+_ATTRIBUTE = re.compile(r"_?[a-z][a-z0-9_]*")
+
+
+class BaseDeepFM(BaseEstimator):
+    """Fields, data, network, training, early stopping, warm start and fitted state.
+
+    Subclasses define the target: ``_criterion``, ``_targets`` (``y`` to the
+    float targets of the loss), ``_stratify``, ``_monitor`` and
+    ``_scoring_callbacks`` (what early stopping watches), and
+    ``_finish_fit`` (after training, e.g. calibration).
+    """
+
+    # The optimizer of sparse embedding tables (a subclass may swap it, as the
+    # speed benchmark does with torch's SparseAdam).
+    _sparse_optimizer = CatchUpAdam
+
+    _parameter_constraints = {
+        "model": [StrOptions(set(MODELS))],
+        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like"],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_norm": ["boolean"],
+        "embedding_l2": [Interval(Real, 0, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": [StrOptions({"auto"}), "boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "sparse_embeddings": ["boolean"],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "device": [str, torch.device],
+    }
+
+    # -- fitting ---------------------------------------------------------
+
+    def _fit(self, X, y, sample_weight, *, first, classes=None, epochs=None):
+        """Fit anew (``first``) or continue training ``net_``.
+
+        ``epochs=None`` is ``fit``: ``max_epochs`` epochs, with early stopping
+        when on. An int is ``partial_fit``: that many epochs on all rows.
+        """
+        X, y = self._validate_input(X, y, reset=first)
+        target = self._targets(y, classes, first=first, partial=epochs is not None)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+        if first:
+            check_hidden_layer_sizes(self.hidden_layer_sizes)
+            self._learn_fields(X)
+        else:
+            check_codes(X, self.value_fields_, self.cardinalities_, self._names())
+        weights = None if sample_weight is None else torch.as_tensor(sample_weight).float()
+        dataset = FieldDataset(*self._as_tensors(X), torch.as_tensor(target).float(), weights)
+        if first:
+            self._seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        train, valid = (dataset, None) if epochs else self._split(dataset, target)
+        net = self._start_net(train, valid, epochs) if first else self._continue_net(train, valid)
+        if len(X) < 2 and has_batch_norm(net.module_):
+            raise ValueError(
+                "Batch normalisation cannot train on a single row, and X holds 1 row. "
+                "Pass at least 2 rows (larger chunks to partial_fit), or set batch_norm=False."
+            )
+        self.net_ = net
+        # fork_rng keeps the user's global torch random state untouched; the state
+        # kept after training makes continued training reproducible.
+        with torch.random.fork_rng(devices=[]):
+            torch.set_rng_state(self._torch_rng_state)
+            self.net_.partial_fit(train, y=None, epochs=epochs or self.max_epochs)
+            self._torch_rng_state = torch.get_rng_state()
+        self.net_.module_.eval()
+        self.n_iter_ = len(self.net_.history)
+        self._finish_fit(valid)
+        return self
+
+    def _learn_fields(self, X):
+        """Decide which columns are codes and which continuous values; size the fields."""
+        if X.dtype.kind in "iu":  # integer columns are all codes; no rounding copy
+            self.value_fields_ = np.zeros(X.shape[1], dtype=bool)
+        else:
+            self.value_fields_ = np.any(X != np.round(X), axis=0)
+        codes = X[:, ~self.value_fields_] if self.value_fields_.any() else X
+        check_non_negative(X, codes, self.value_fields_, self._names())
+        self.cardinalities_ = np.ones(X.shape[1], dtype=np.int64)
+        if codes.size:
+            largest = codes.max(axis=0)
+            check_table_size(
+                largest, self.value_fields_, self.embedding_dim, self.device, self._names()
+            )
+            self.cardinalities_[~self.value_fields_] = largest.astype(np.int64) + 1
+
+    def _split(self, dataset, target):
+        """Hold out a (stratified, for a classifier) validation split when early stopping is on."""
+        n = len(dataset)
+        early = self.early_stopping
+        if early == "auto":
+            early = n >= _AUTO_EARLY_STOPPING_MIN_SAMPLES
+        if not early:
+            return dataset, None
+        try:
+            train, valid = train_test_split(
+                np.arange(n),
+                test_size=self.validation_fraction,
+                stratify=self._stratify(target),
+                random_state=self._seed,
+            )
+        except ValueError as error:
+            raise ValueError(
+                "Early stopping holds out a stratified validation split of "
+                f"validation_fraction={self.validation_fraction} of the {n} rows, which needs "
+                f"rows of both classes on each side: {error} Pass more rows or set "
+                "early_stopping=False."
+            ) from error
+        return dataset.subset(train), dataset.subset(valid)
+
+    def _start_net(self, train, valid, epochs):
+        """Build and initialise a new net; FNN's first trains its FM for the embeddings."""
+        pretrained = None
+        if self.model == "fnn":
+            pretrained = self._build_net(len(train), valid, model="fm")
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(self._seed)
+                pretrained.fit(train, y=None, epochs=epochs)
+        net = self._build_net(len(train), valid)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self._seed)
+            net.initialize()  # as net.fit would, but FNN's table goes in first
+            if pretrained is not None:
+                net.module_.copy_embeddings_from(pretrained.module_)
+            self._torch_rng_state = torch.get_rng_state()
+        return net
+
+    def _continue_net(self, train, valid):
+        """Prepare the fitted ``net_`` to continue training on new data."""
+        net = self.net_
+        net.set_params(
+            batch_size=min(self.batch_size, len(train)),
+            train_split=None if valid is None else predefined_split(valid),
+        )
+        # set_params(callbacks=...) would initialise the old list before storing the new
+        net.callbacks = self._callbacks(valid)
+        net.initialize_callbacks()
+        return net
+
+    def _callbacks(self, valid):
+        """Return the scoring and early stopping callbacks, if there is a validation split."""
+        if valid is None:
+            return []
+        monitor, lower_is_better = self._monitor()
+        stopping = EarlyStopping(
+            monitor=monitor,
+            lower_is_better=lower_is_better,
+            patience=self.n_iter_no_change,
+            threshold=self.tol,
+            threshold_mode="abs",
+            load_best=True,
+            sink=print if self.verbose else noop,
+        )
+        return [*self._scoring_callbacks(), ("early_stopping", stopping)]
+
+    def _build_net(self, n_train, valid, model=None, module=None):
+        """Build the skorch net of ``model`` (default ``self.model``), or of ``module``.
+
+        ``module``, a pair ``(class, arguments)``, gives the network of a saved
+        state. This is the one place that knows skorch's parameter routing.
+        """
+        if module is None:
+            module_class, parts = MODELS[model or self.model]
+            module_args = {
+                "cardinalities": self.cardinalities_.tolist(),
+                "embedding_dim": self.embedding_dim,
+                "hidden_layer_sizes": tuple(self.hidden_layer_sizes),
+                "dropout": self.dropout,
+                "batch_norm": self.batch_norm,
+                "sparse": self.sparse_embeddings,
+                **parts,
+            }
+        else:
+            module_class, module_args = module
+        return CTRNet(
+            module=module_class,
+            **{f"module__{name}": value for name, value in module_args.items()},
+            criterion=self._criterion,
+            criterion__reduction="none",
+            optimizer=torch.optim.Adam,
+            optimizer_sparse=self._sparse_optimizer,
+            lr=self.learning_rate,
+            max_epochs=self.max_epochs,
+            batch_size=min(self.batch_size, n_train),
+            iterator_train=BatchIterator,
+            iterator_train__shuffle=True,
+            iterator_train__generator=torch.Generator().manual_seed(self._seed),
+            iterator_valid=BatchIterator,
+            iterator_valid__batch_size=_PREDICT_BATCH_SIZE,
+            train_split=None if valid is None else predefined_split(valid),
+            callbacks=self._callbacks(valid),
+            sparse_embeddings=self.sparse_embeddings,
+            embedding_l2=self.embedding_l2,
+            verbose=self.verbose,
+            device=self.device,
+        )
+
+    # -- predicting ------------------------------------------------------
+
+    def _raw_logits(self, X):
+        """Validate ``X`` and return the network's uncalibrated logits, one per row."""
+        check_is_fitted(self)
+        X = self._validate_input(X, reset=False)
+        check_codes(X, self.value_fields_, self.cardinalities_, self._names())
+        dataset = FieldDataset(*self._as_tensors(X))
+        logits = self.net_.predict_logits(dataset, _PREDICT_BATCH_SIZE)
+        if np.isnan(logits).any():
+            row = int(np.flatnonzero(np.isnan(logits))[0])
+            raise_nan_logit(X, row, self.value_fields_, self._names())
+        return logits
+
+    # -- shared by fit and predict ---------------------------------------
+
+    def _validate_input(self, X, y="no_validation", *, reset):
+        """``validate_data``, with errors that name the column of a non-number, NaN or inf."""
+        try:
+            out = validate_data(self, X, y, reset=reset, dtype=_DTYPES, ensure_all_finite=False)
+        except (TypeError, ValueError) as error:
+            cell = first_non_number(X)
+            if cell is None:
+                raise
+            column, row, value = cell
+            raise type(error)(  # TypeError for cells of a non-number type, as numpy says
+                f"{type(self).__name__} needs numbers (field codes or values), but column "
+                f"{column_label(column, self._names())} holds {value!r} at row {row} "
+                f"({error}). Encode raw columns with FieldEncoder first, for example in a "
+                "Pipeline."
+            ) from error
+        check_finite(out[0] if isinstance(out, tuple) else out, self._names())
+        return out
+
+    def _as_tensors(self, X):
+        return as_tensors(X, self.value_fields_, self.cardinalities_)
+
+    def _names(self):
+        """``feature_names_in_`` where fitted on a DataFrame, to name columns in errors."""
+        return getattr(self, "feature_names_in_", None)
+
+    # -- fitted state, for persistence and export ------------------------
+
+    def _get_fitted_state(self, include_optimizer=False):
+        """Return the fitted state: plain values, numpy arrays and tensors.
+
+        ``fitted`` maps every fitted attribute but ``net_`` to its value;
+        ``module`` gives the network's class name, arguments and state dict;
+        ``history`` the epochs (batches left out); ``generators`` the states
+        of the net's random generators; ``optimizers`` the optimizer states
+        when ``include_optimizer``, else None.
+        """
+        check_is_fitted(self)
+        params = self.get_params(deep=False)
+        net, module = self.net_, self.net_.module_
+        net_params = net.get_params(deep=False)
+        optimizers = None
+        if include_optimizer:
+            optimizers = {name: opt.state_dict() for name, opt in net.optimizers().items()}
+        return {
+            "fitted": {k: v for k, v in vars(self).items() if k not in params and k != "net_"},
+            "module": {
+                "class": type(module).__name__,
+                "args": {k[8:]: v for k, v in net_params.items() if k.startswith("module__")},
+                "state": module.state_dict(),
+            },
+            "history": [
+                {k: v for k, v in epoch.items() if k != "batches"} for epoch in net.history
+            ],
+            "generators": {
+                name: value.get_state()
+                for name, value in net_params.items()
+                if isinstance(value, torch.Generator)
+            },
+            "optimizers": optimizers,
+        }
+
+    def _set_fitted_state(self, state):
+        """Restore what ``_get_fitted_state`` returned, rebuilding ``net_`` on ``device``."""
+        params = self.get_params(deep=False)
+        for name, value in state["fitted"].items():
+            if (
+                not isinstance(name, str)
+                or not _ATTRIBUTE.fullmatch(name)
+                or hasattr(type(self), name)  # methods and class attributes stay
+                or name in params
+                or name == "net_"
+            ):
+                raise ValueError(f"the saved state sets the attribute {name!r}, which it may not.")
+            setattr(self, name, value)
+        self._check_fitted_state()
+        module = state["module"]
+        if module["class"] not in MODULES:
+            raise ValueError(
+                f"the saved state names the network class {module['class']!r}; it may only "
+                f"name {sorted(MODULES)}."
+            )
+        if list(module["args"].get("cardinalities", ())) != self.cardinalities_.tolist():
+            raise ValueError("the network's cardinalities differ from the classifier's.")
+        net = self._build_net(
+            self.batch_size, None, module=(MODULES[module["class"]], module["args"])
+        )
+        with torch.random.fork_rng(devices=[]):  # the user's random streams stay untouched
+            net.initialize()
+        _load_weights(net.module_, module["state"], module["class"])
+        net.module_.eval()
+        net_params = net.get_params(deep=False)
+        for name, generator_state in state["generators"].items():
+            if not isinstance(net_params.get(name), torch.Generator):
+                raise ValueError(f"the net has no random generator {name!r}.")
+            _restore(net_params[name].set_state, generator_state, name)
+        optimizers = net.optimizers()
+        for name, optimizer_state in (state["optimizers"] or {}).items():
+            if name not in optimizers:
+                raise ValueError(f"the net has no optimizer {name!r}.")
+            _restore(optimizers[name].load_state_dict, optimizer_state, name)
+        history = state["history"]
+        if not isinstance(history, list) or not all(isinstance(e, dict) for e in history):
+            raise ValueError("the training history must be a list of epochs.")
+        net.history_ = History(history)
+        self.net_ = net
+
+    def _check_fitted_state(self):
+        """Refuse restored fitted attributes that contradict each other."""
+        n_fields = self.n_features_in_
+        cardinalities, value_fields = self.cardinalities_, self.value_fields_
+        if not (
+            cardinalities.shape == value_fields.shape == (n_fields,)
+            and cardinalities.dtype.kind == "i"
+            and value_fields.dtype == bool
+            and (cardinalities >= 1).all()
+        ):
+            raise ValueError(
+                f"the fitted attributes are inconsistent: expected {n_fields} fields with "
+                "cardinalities of at least 1."
+            )
+
+
+def _load_weights(module, state, name):
+    """Load a saved state dict into a freshly built ``module``, refusing one that does not fit."""
+    built = module.state_dict()
+    shapes = {key: tuple(tensor.shape) for key, tensor in state.items()}
+    if shapes != {key: tuple(tensor.shape) for key, tensor in built.items()}:
+        raise ValueError(
+            f"the saved weights do not fit the {name} network the file describes (missing, "
+            "extra or misshapen tensors)."
+        )
+    for key in state:
+        if key.endswith("offsets") and not torch.equal(state[key], built[key].cpu()):
+            raise ValueError(f"the stored field offsets {key!r} contradict the cardinalities.")
+    module.load_state_dict(state)
+
+
+def _restore(setter, state, what):
+    try:
+        setter(state)
+    except (RuntimeError, TypeError, KeyError) as exc:
+        raise ValueError(f"the state of {what!r} does not fit: {exc}") from exc
