@@ -143,12 +143,13 @@ class TrainingHistoryDisplay:
             self.auc_ax_.set_ylabel("validation ROC AUC")
         self.best_line_ = None
         if self.best_epoch is not None:
-            label = f"kept: epoch {self.best_epoch}"
+            label = f"kept epoch ({self.best_epoch})"
             self.best_line_ = ax.axvline(self.best_epoch, color="grey", ls="--", label=label)
         ax.set(xlabel="epoch", ylabel="log loss", title="Training history")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         handles = ax.get_lines() + ([] if self.auc_ax_ is None else self.auc_ax_.get_lines())
-        ax.legend(handles=handles, loc="center right")
+        # below the axes: the curves of both y-axes fill the plot
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
         return self
 
 
@@ -353,7 +354,7 @@ class FieldInteractionDisplay:
         blank_diagonal = np.ma.masked_array(self.interactions, mask=np.eye(n, dtype=bool))
         self.im_ = self.ax_.imshow(blank_diagonal, cmap=cmap)
         self.colorbar_ = self.figure_.colorbar(self.im_, ax=self.ax_)
-        self.colorbar_.set_label("mean |<v_i x_i, v_j x_j>|")
+        self.colorbar_.set_label(r"mean $|\langle v_i x_i, v_j x_j \rangle|$ over rows")
         ticks = np.arange(n)
         self.ax_.set_xticks(ticks, self.field_names, rotation=45, ha="right")
         self.ax_.set_yticks(ticks, self.field_names)

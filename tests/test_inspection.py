@@ -155,7 +155,7 @@ def test_training_history_draws_the_history(models, name):
     assert display.best_epoch == restored
     assert list(display.best_line_.get_xdata()) == [restored, restored]
     legend = [text.get_text() for text in display.ax_.get_legend().get_texts()]
-    assert legend == ["train loss", "validation loss", f"kept: epoch {restored}", "validation AUC"]
+    assert legend == ["train loss", "validation loss", f"kept epoch ({restored})", "validation AUC"]
 
 
 def test_training_history_without_validation_split(models):
@@ -254,7 +254,7 @@ def test_field_interactions_are_the_mean_absolute_pair_terms(models, name, monke
     np.testing.assert_allclose(image.filled(0.0), display.interactions)
     assert [t.get_text() for t in display.ax_.get_xticklabels()] == names
     assert [t.get_text() for t in display.ax_.get_yticklabels()] == names
-    assert display.colorbar_.ax.get_ylabel() == "mean |<v_i x_i, v_j x_j>|"
+    assert "v_i x_i, v_j x_j" in display.colorbar_.ax.get_ylabel()
 
 
 @pytest.mark.parametrize("name", ["lr", "wide_deep"])
