@@ -28,6 +28,7 @@ from sklearn_deepfm import (  # noqa: E402
     TrainingHistoryDisplay,
 )
 from sklearn_deepfm.datasets import load_frappe  # noqa: E402
+from sklearn_deepfm.network import fm_interaction  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 # The shared data beside the checkout (as in tests/conftest.py); never copied into the repo.
@@ -69,6 +70,13 @@ def main():
     )
     for value, a, b in pairs[:8]:
         print(f"  {a} x {b}: {value:.3f}")
+    # The size of the whole FM pair sum beside the deep part's output, on the same rows.
+    module = model[-1].net_.module_
+    with torch.inference_mode():
+        embedded = module.embedding(torch.from_numpy(model[:-1].transform(X_test)))
+        fm = fm_interaction(embedded).abs().mean()
+        deep = module.dnn(embedded.flatten(start_dim=1)).abs().mean()
+    print(f"mean |FM pair sum| {fm:.4f}, mean |deep part| {deep:.2f}")
 
 
 def save(display, filename, title):
