@@ -22,7 +22,9 @@ from sklearn_deepfm import (
     TrainingHistoryDisplay,
     _learned,
     inspection,
+    load,
     make_ctr_classification,
+    save,
 )
 from sklearn_deepfm._learned import restored_epoch
 
@@ -156,6 +158,16 @@ def test_training_history_draws_the_history(models, name):
     assert list(display.best_line_.get_xdata()) == [restored, restored]
     legend = [text.get_text() for text in display.ax_.get_legend().get_texts()]
     assert legend == ["train loss", "validation loss", f"kept epoch ({restored})", "validation AUC"]
+
+
+def test_training_history_survives_save_and_load(models, tmp_path):
+    model, _, _ = models["pipeline"]
+    save(model, tmp_path / "model.deepfm")
+    loaded = TrainingHistoryDisplay.from_estimator(load(tmp_path / "model.deepfm"))
+    fitted = TrainingHistoryDisplay.from_estimator(model)
+    assert loaded.best_epoch == fitted.best_epoch is not None
+    for key in ["epochs", "train_loss", "valid_loss", "valid_auc"]:
+        np.testing.assert_allclose(getattr(loaded, key), getattr(fitted, key))
 
 
 def test_training_history_without_validation_split(models):
