@@ -5,11 +5,15 @@ from .datasets import make_ctr_classification
 from .encoder import FieldEncoder
 from .estimator import DeepFMClassifier
 from .export import export_onnx, export_torch, export_vocabularies
+from .inspection import FieldImportanceDisplay, FieldInteractionDisplay, TrainingHistoryDisplay
 from .persistence import load, save
 
 __all__ = [
     "DeepFMClassifier",
     "FieldEncoder",
+    "FieldImportanceDisplay",
+    "FieldInteractionDisplay",
+    "TrainingHistoryDisplay",
     "__version__",
     "export_onnx",
     "export_torch",
