@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from sklearn.utils.validation import validate_data
 
+from ._data import as_tensors
 from ._validation import check_codes
 
 # Rows per pass through the embedding: bounds the (rows, fields, fields) products.
@@ -78,10 +79,7 @@ def field_interactions(classifier, X):
     value_fields = classifier.value_fields_
     names = getattr(classifier, "feature_names_in_", None)
     check_codes(X, value_fields, classifier.cardinalities_, names)
-    codes = torch.from_numpy(np.where(value_fields, 0, X).astype(np.int64))
-    values = None
-    if value_fields.any():
-        values = torch.from_numpy(np.where(value_fields, X, 1.0).astype(np.float32))
+    codes, values = as_tensors(X, value_fields, classifier.cardinalities_)
     net = classifier.net_
     total = torch.zeros(X.shape[1], X.shape[1], dtype=torch.float64)
     with torch.inference_mode():
