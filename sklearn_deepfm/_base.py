@@ -36,6 +36,7 @@ from ._validation import (
     raise_nan_logit,
 )
 from .network import MODELS, MODULES, has_batch_norm
+from .parquet import ParquetShards
 
 # Rows per forward pass at prediction time: large enough to amortise the call
 # overhead, small enough to bound the activations' memory.
@@ -91,22 +92,10 @@ class BaseDeepFM(BaseEstimator):
         ``epochs=None`` is ``fit``: ``max_epochs`` epochs, with early stopping
         when on. An int is ``partial_fit``: that many epochs on all rows.
         """
-        X, y = self._validate_input(X, y, reset=first)
-        target = self._targets(y, classes, first=first, partial=epochs is not None)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
-        if first:
-            check_hidden_layer_sizes(self.hidden_layer_sizes)
-            self._learn_fields(X)
-        else:
-            check_codes(X, self.value_fields_, self.cardinalities_, self._names())
-        weights = None if sample_weight is None else torch.as_tensor(sample_weight).float()
-        dataset = FieldDataset(*self._as_tensors(X), torch.as_tensor(target).float(), weights)
-        if first:
-            self._seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        train, valid = (dataset, None) if epochs else self._split(dataset, target)
+        prepare = self._shards_for_fit if isinstance(X, ParquetShards) else self._arrays_for_fit
+        train, valid = prepare(X, y, sample_weight, first=first, classes=classes, epochs=epochs)
         net = self._start_net(train, valid, epochs) if first else self._continue_net(train, valid)
-        if len(X) < 2 and has_batch_norm(net.module_):
+        if len(train) < 2 and has_batch_norm(net.module_):
             raise ValueError(
                 "Batch normalisation cannot train on a single row, and X holds 1 row. "
                 "Pass at least 2 rows (larger chunks to partial_fit), or set batch_norm=False."
@@ -122,6 +111,87 @@ class BaseDeepFM(BaseEstimator):
         self.n_iter_ = len(self.net_.history)
         self._finish_fit(valid)
         return self
+
+    def _arrays_for_fit(self, X, y, sample_weight, *, first, classes, epochs):
+        """Validate in-memory data; return the training and validation ``FieldDataset``."""
+        X, y = self._validate_input(X, y, reset=first)
+        target = self._targets(y, classes, first=first, partial=epochs is not None)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+        if first:
+            check_hidden_layer_sizes(self.hidden_layer_sizes)
+            self._learn_fields(X)
+            self._seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        else:
+            check_codes(X, self.value_fields_, self.cardinalities_, self._names())
+        weights = None if sample_weight is None else torch.as_tensor(sample_weight).float()
+        dataset = FieldDataset(*self._as_tensors(X), torch.as_tensor(target).float(), weights)
+        return (dataset, None) if epochs else self._split(dataset, target)
+
+    def _shards_for_fit(self, shards, y, sample_weight, *, first, classes, epochs):
+        """Take the fields and labels of Parquet shards; return training and validation shards."""
+        if y is not None or sample_weight is not None:
+            raise ValueError(
+                "With ParquetShards as X, the labels and weights come from the shards' "
+                "columns: pass y=None and sample_weight=None (see write_parquet_shards)."
+            )
+        fields = shards.fields_
+        if first:
+            check_hidden_layer_sizes(self.hidden_layer_sizes)
+            self.n_features_in_ = shards.n_fields
+            self.feature_names_in_ = np.asarray(fields["names"], dtype=object)
+            self.value_fields_ = np.array(fields["value_fields"], dtype=bool)
+            self.cardinalities_ = np.array(fields["cardinalities"], dtype=np.int64)
+            self._seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        else:
+            self._check_shard_fields(shards)
+        self._targets(shards.classes_, classes, first=first, partial=epochs is not None)
+        train, valid = shards.subset(range(len(shards.paths_))), shards.validation
+        if epochs is None and valid is None and self._early_stopping_on(len(shards)):
+            if len(train.paths_) < 2:
+                raise ValueError(
+                    "Early stopping needs held-out rows: pass ParquetShards(..., "
+                    "validation=ParquetShards(...)), write more than one shard, or set "
+                    "early_stopping=False."
+                )
+            order = check_random_state(self._seed).permutation(len(train.paths_))
+            n_valid = max(1, round(self.validation_fraction * len(order)))
+            train, valid = shards.subset(sorted(order[n_valid:])), shards.subset(order[:n_valid])
+        elif valid is not None:
+            self._check_shard_fields(valid)
+            valid = valid.subset(range(len(valid.paths_)))
+        for part in (train, valid):
+            if part is not None:
+                part.targets = self._target_map()
+        return train, None if epochs else valid
+
+    def _check_shard_fields(self, shards):
+        fields = shards.fields_
+        if (
+            list(fields["names"]) != [str(n) for n in self._names_or_positions()]
+            or np.any(np.array(fields["cardinalities"]) > self.cardinalities_)
+            or list(fields["value_fields"]) != self.value_fields_.tolist()
+        ):
+            raise ValueError(
+                f"The shards {shards.paths_[0]} ... hold other fields than those of the first "
+                f"fit ({list(self._names_or_positions())}, cardinalities "
+                f"{self.cardinalities_.tolist()}): encode them with the same fitted encoder."
+            )
+
+    def _names_or_positions(self):
+        names = self._names()
+        return names if names is not None else [f"x{j}" for j in range(self.n_features_in_)]
+
+    def _target_map(self):
+        """Return the map from stored labels to the loss's targets (shards only)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} does not train from ParquetShards; DeepFMClassifier does."
+        )
+
+    def _early_stopping_on(self, n_rows):
+        if self.early_stopping == "auto":
+            return n_rows >= _AUTO_EARLY_STOPPING_MIN_SAMPLES
+        return self.early_stopping
 
     def _learn_fields(self, X):
         """Decide which columns are codes and which continuous values; size the fields."""
@@ -142,10 +212,7 @@ class BaseDeepFM(BaseEstimator):
     def _split(self, dataset, target):
         """Hold out a (stratified, for a classifier) validation split when early stopping is on."""
         n = len(dataset)
-        early = self.early_stopping
-        if early == "auto":
-            early = n >= _AUTO_EARLY_STOPPING_MIN_SAMPLES
-        if not early:
+        if not self._early_stopping_on(n):
             return dataset, None
         try:
             train, valid = train_test_split(
@@ -255,6 +322,9 @@ class BaseDeepFM(BaseEstimator):
     def _raw_logits(self, X):
         """Validate ``X`` and return the network's uncalibrated logits, one per row."""
         check_is_fitted(self)
+        if isinstance(X, ParquetShards):
+            self._check_shard_fields(X)
+            return self.net_.predict_logits(X.subset(range(len(X.paths_))), _PREDICT_BATCH_SIZE)
         X = self._validate_input(X, reset=False)
         check_codes(X, self.value_fields_, self.cardinalities_, self._names())
         dataset = FieldDataset(*self._as_tensors(X))

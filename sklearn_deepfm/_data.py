@@ -6,6 +6,8 @@ the loss and, when given, each row's ``sample_weight``. skorch hands the first
 to the module and the second to the loss, so no field rides in the other.
 """
 
+import warnings
+
 import numpy as np
 import torch
 from torch.utils.data import Dataset
@@ -37,9 +39,14 @@ def as_tensors(X, value_fields, cardinalities):
     (tensor([[2, 0]], dtype=torch.int32), tensor([[1.0000, 0.5000]]))
     """
     if X.dtype in (np.int32, np.int64) and not value_fields.any():
-        # torch refuses to share read-only memory (a memmap, say): copy only then.
-        X = np.ascontiguousarray(X) if X.flags.writeable else np.array(X)
-        return torch.from_numpy(X), None
+        X = np.ascontiguousarray(X)  # no copy for a C-ordered array
+        if X.flags.writeable:
+            return torch.from_numpy(X), None
+        # read-only memory (a memmap, say): shared, never written (batches are
+        # gathered into new tensors), so torch's warning does not apply
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+            return torch.from_numpy(X), None
     fits = cardinalities.max() <= np.iinfo(np.int32).max
     codes = np.zeros(X.shape, dtype=np.int32 if fits else np.int64)
     codes[:, ~value_fields] = X[:, ~value_fields]
@@ -54,6 +61,9 @@ def as_tensors(X, value_fields, cardinalities):
 class FieldDataset(Dataset):
     """Field codes, optional values, targets and sample weights as whole tensors.
 
+    A subset keeps the whole tensors and the positions of its rows, so that a
+    validation split of a large (memory-mapped) array copies batches, not rows.
+
     Parameters
     ----------
     codes : LongTensor or IntTensor of shape (n, fields)
@@ -61,6 +71,8 @@ class FieldDataset(Dataset):
         ``x_i`` of each field; None when every field is categorical (all ones).
     y : FloatTensor of shape (n,) or None
     sample_weight : FloatTensor of shape (n,) or None
+    rows : LongTensor of shape (m,) or None
+        The rows of the tensors that make this dataset; None for all of them.
 
     Examples
     --------
@@ -70,45 +82,80 @@ class FieldDataset(Dataset):
     ({'codes': tensor([[0, 1]])}, {'y': tensor([1.])})
     """
 
-    def __init__(self, codes, values=None, y=None, sample_weight=None):
-        self.codes = codes
-        self.values = values
-        self.y = y
-        self.sample_weight = sample_weight
+    def __init__(self, codes, values=None, y=None, sample_weight=None, rows=None):
+        self._tensors = {"codes": codes, "values": values, "y": y, "sample_weight": sample_weight}
+        self.rows = rows
 
     def __len__(self):
-        return len(self.codes)
+        return len(self.rows) if self.rows is not None else len(self._tensors["codes"])
 
     def __getitem__(self, index):
         return self.batch(index)
 
+    def __getattr__(self, name):
+        """``codes``, ``values``, ``y`` and ``sample_weight`` of this dataset's rows."""
+        tensors = self.__dict__.get("_tensors", {})
+        if name not in tensors:
+            raise AttributeError(name)
+        return self._take(tensors[name], slice(None))
+
+    def _take(self, tensor, index):
+        if tensor is None:
+            return None
+        return tensor[index] if self.rows is None else tensor[self.rows[index]]
+
     def batch(self, index):
         """Return ``(inputs, targets)`` of the rows at ``index`` (int, slice or index tensor)."""
-        inputs = {"codes": self.codes[index]}
-        if self.values is not None:
-            inputs["values"] = self.values[index]
-        targets = {"y": self.y[index] if self.y is not None else torch.zeros(0)}
-        if self.sample_weight is not None:
-            targets["sample_weight"] = self.sample_weight[index]
+        if self.rows is not None:
+            index = self.rows[index]
+        tensors = self._tensors
+        inputs = {"codes": tensors["codes"][index]}
+        if tensors["values"] is not None:
+            inputs["values"] = tensors["values"][index]
+        targets = {"y": tensors["y"][index] if tensors["y"] is not None else torch.zeros(0)}
+        if tensors["sample_weight"] is not None:
+            targets["sample_weight"] = tensors["sample_weight"][index]
         return inputs, targets
 
     def subset(self, index):
-        """Return the rows at ``index`` (an array of positions) as a new dataset."""
+        """Return the rows at ``index`` (an array of positions) as a dataset sharing the tensors."""
         index = torch.as_tensor(index)
-        parts = (self.codes, self.values, self.y, self.sample_weight)
-        return FieldDataset(*(None if part is None else part[index] for part in parts))
+        rows = index if self.rows is None else self.rows[index]
+        return FieldDataset(**self._tensors, rows=rows)
+
+    def iter_batches(self, batch_size, shuffle=False, generator=None):
+        """Yield ``(inputs, targets)`` batches of ``batch_size`` rows, sliced or gathered.
+
+        A shuffled pass draws a new order from ``generator`` and never ends on a
+        batch of one row, which batch normalisation cannot train on: such a row
+        joins the batch before it.
+        """
+        order = torch.randperm(len(self), generator=generator) if shuffle else None
+        for start, end in _bounds(len(self), batch_size, shuffle):
+            yield self.batch(slice(start, end) if order is None else order[start:end])
+
+    def n_batches(self, batch_size, shuffle=False):
+        """Return how many batches ``iter_batches`` yields."""
+        return len(_bounds(len(self), batch_size, shuffle))
+
+
+def _bounds(n, batch_size, shuffle):
+    starts = list(range(0, n, batch_size))
+    if shuffle and len(starts) > 1 and n - starts[-1] == 1:
+        starts.pop()
+    return [(start, min(end, n)) for start, end in zip(starts, starts[1:] + [n], strict=True)]
 
 
 class BatchIterator:
-    """Yield batches of a ``FieldDataset`` by slicing, in place of a DataLoader.
+    """Yield whole batches of a dataset, in place of a DataLoader (no per-row collation).
 
-    A training pass shuffles with ``generator`` (shared across epochs, so each
-    epoch gets a new order) and never ends on a batch of one row, which batch
-    normalisation cannot train on: such a row joins the batch before it.
+    The dataset cuts them (``iter_batches``): a ``FieldDataset`` from its tensors,
+    a ``ParquetShards`` a shard at a time. A training pass shuffles with
+    ``generator`` (shared across epochs, so each epoch gets a new order).
 
     Parameters
     ----------
-    dataset : FieldDataset
+    dataset : FieldDataset or ParquetShards
     batch_size : int
     shuffle : bool, default=False
     generator : torch.Generator or None, default=None
@@ -129,18 +176,7 @@ class BatchIterator:
         self.generator = generator
 
     def __len__(self):
-        return len(self._bounds())
-
-    def _bounds(self):
-        n = len(self.dataset)
-        starts = list(range(0, n, self.batch_size))
-        if self.shuffle and len(starts) > 1 and n - starts[-1] == 1:
-            starts.pop()
-        return [(start, min(end, n)) for start, end in zip(starts, starts[1:] + [n], strict=True)]
+        return self.dataset.n_batches(self.batch_size, self.shuffle)
 
     def __iter__(self):
-        order = None
-        if self.shuffle:
-            order = torch.randperm(len(self.dataset), generator=self.generator)
-        for start, end in self._bounds():
-            yield self.dataset.batch(slice(start, end) if order is None else order[start:end])
+        return self.dataset.iter_batches(self.batch_size, self.shuffle, self.generator)

@@ -130,17 +130,25 @@ class CTRNet(NeuralNet):
             loss = loss + self.embedding_l2 * _embedding_penalty(self.module_, X)
         return loss
 
-    def predict_logits(self, dataset, batch_size):
-        """Return the module's logits for every row of ``dataset``, as float64, without autograd."""
-        logits = np.empty(len(dataset), dtype=np.float64)
+    def predict_logits(self, dataset, batch_size, *, with_targets=False):
+        """Return the module's float64 logits for every row of ``dataset``, without autograd.
+
+        With ``with_targets``, return ``(logits, y, sample_weight)``, the targets as
+        the batches carry them (``sample_weight`` None when the dataset has none).
+        """
+        logits, targets, weights = [], [], []
         self.module_.eval()
         with torch.inference_mode():
-            start = 0
-            for inputs, _ in BatchIterator(dataset, batch_size):
-                batch = self.infer(inputs).cpu().numpy()
-                logits[start : start + len(batch)] = batch
-                start += len(batch)
-        return logits
+            for inputs, batch_targets in BatchIterator(dataset, batch_size):
+                logits.append(self.infer(inputs).cpu().double())
+                if with_targets:
+                    targets.append(batch_targets["y"])
+                    weights.append(batch_targets.get("sample_weight"))
+        logits = torch.cat(logits).numpy() if logits else np.empty(0)
+        if not with_targets:
+            return logits
+        weight = None if not weights or weights[0] is None else torch.cat(weights).numpy()
+        return logits, torch.cat(targets).numpy(), weight
 
 
 def _is_embedding(parameter_name):

@@ -192,7 +192,7 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         self.device = device
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the network on field codes ``X`` and binary labels ``y``.
 
         With ``warm_start=True`` and a fitted model, continue training the
@@ -201,13 +201,15 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
 
         Parameters
         ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_fields)
+        X : {array-like, DataFrame} of shape (n_samples, n_fields) or ParquetShards
             One column per field: non-negative integer codes, or continuous
-            values (any column holding a non-integer).
+            values (any column holding a non-integer). Or encoded data on disk
+            (:class:`~sklearn_deepfm.parquet.ParquetShards`), read a shard at a
+            time, which also holds the labels, weights and validation rows.
         y : array-like of shape (n_samples,)
-            Two distinct class labels of any type.
+            Two distinct class labels of any type; None with ParquetShards.
         sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weight of each row in the loss.
+            Non-negative weight of each row in the loss; None with ParquetShards.
 
         Returns
         -------
@@ -218,7 +220,7 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         return self._fit(X, y, sample_weight, first=first)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(self, X, y=None, classes=None, sample_weight=None):
         """Train the network for one epoch on ``X`` and ``y``, continuing where it stands.
 
         The first call on an unfitted model initialises the network as ``fit``
@@ -238,11 +240,11 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
 
         Parameters
         ----------
-        X : {array-like, DataFrame} of shape (n_samples, n_fields)
+        X : {array-like, DataFrame} of shape (n_samples, n_fields) or ParquetShards
             As in ``fit``.
         y : array-like of shape (n_samples,)
             Labels, all among ``classes``; one class is enough after the
-            first call.
+            first call. None with ParquetShards.
         classes : array-like of shape (2,), default=None
             The two labels of all calls. The first call infers them from ``y``
             when it holds both; later calls may omit them, or must repeat
@@ -348,6 +350,9 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
             )
         return np.searchsorted(self.classes_, y)
 
+    def _target_map(self):
+        return self._label_targets
+
     def _stratify(self, target):
         return target
 
@@ -362,9 +367,10 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         """Platt-scale the logits on the validation split (see ``calibrate``)."""
         self.calibration_ = (1.0, 0.0)
         if self.calibrate and valid is not None:
-            logits = self.net_.predict_logits(valid, _PREDICT_BATCH_SIZE)
-            weight = None if valid.sample_weight is None else valid.sample_weight.numpy()
-            self.calibration_ = fit_platt(logits, valid.y.numpy(), weight)
+            logits, y, weight = self.net_.predict_logits(
+                valid, _PREDICT_BATCH_SIZE, with_targets=True
+            )
+            self.calibration_ = fit_platt(logits, y, weight)
 
     def _check_fitted_state(self):
         super()._check_fitted_state()
