@@ -6,11 +6,14 @@ whole tensors (``_data``). Training, validation and prediction all run the
 module through ``CTRNet.infer``.
 """
 
+import re
+import sys
+
 import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 from skorch import NeuralNet
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, PrintLog, ProgressBar
 
 from ._data import BatchIterator
 from ._optim import CatchUpAdam
@@ -34,6 +37,20 @@ class ValidAUC(Callback):
         targets = torch.cat(self.targets_).numpy()
         if len(np.unique(targets)) == 2:
             net.history.record("valid_auc", roc_auc_score(targets, torch.cat(self.logits_)))
+
+
+class EpochLog(PrintLog):
+    """skorch's epoch table, with its colour codes only when it prints to a terminal."""
+
+    def format_row(self, row, key, color):
+        """Format one cell; drop the ANSI colour codes unless ``sink`` prints to a terminal."""
+        text = super().format_row(row, key, color)
+        if isinstance(text, str) and not (self.sink is print and sys.stdout.isatty()):
+            text = _ANSI.sub("", text)
+        return text
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class CTRNet(NeuralNet):
@@ -72,6 +89,16 @@ class CTRNet(NeuralNet):
         self.sparse_embeddings = sparse_embeddings
         self.optimizer_sparse = optimizer_sparse
         self.embedding_l2 = embedding_l2
+
+    def get_default_callbacks(self):
+        """Return skorch's callbacks, with ``EpochLog`` and a progress bar at ``verbose >= 2``."""
+        callbacks = [
+            (name, EpochLog() if name == "print_log" else callback)
+            for name, callback in super().get_default_callbacks()
+        ]
+        if self.verbose >= 2:  # per-batch progress: an epoch on large data takes long
+            callbacks.append(("progress_bar", ProgressBar()))
+        return callbacks
 
     def initialize_optimizer(self, triggered_directly=None):
         """Give sparse embedding tables ``optimizer_sparse`` and the rest ``optimizer``."""

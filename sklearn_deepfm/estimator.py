@@ -94,7 +94,8 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         and learning rate stay as first fitted.
     verbose : int, default=0
         1 prints one line per epoch (train loss, validation loss and AUC,
-        duration); 0 is silent.
+        duration), coloured only on a terminal; 2 also shows a per-batch
+        progress bar (tqdm, on stderr); 0 is silent.
     device : str, default="cpu"
         Torch device to train and predict on, e.g. "cuda".
 

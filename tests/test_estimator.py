@@ -320,3 +320,14 @@ def test_deepfm_beats_logistic_regression_and_its_own_parts():
     # "ties" allows the noise of one seed
     assert auc["deepfm"] >= auc["fm"] - 0.005, auc
     assert auc["deepfm"] >= auc["dnn"] - 0.005, auc
+
+
+def test_epoch_log_has_no_colour_codes_off_a_terminal_and_verbose_2_shows_progress(
+    ctr_data, capsys
+):
+    X, y = ctr_data
+    DeepFMClassifier(random_state=0, verbose=1, early_stopping=True, **FAST).fit(X, y)
+    out = capsys.readouterr()
+    assert "valid_auc" in out.out and "\x1b[" not in out.out
+    DeepFMClassifier(random_state=0, verbose=2, early_stopping=True, **FAST).fit(X, y)
+    assert "it/s]" in capsys.readouterr().err  # tqdm's per-batch bar
