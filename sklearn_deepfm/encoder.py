@@ -15,7 +15,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _encode
+from . import _encode, _streaming
 
 # The kinds of field, as ``numeric_encoding`` and the model file name them.
 CATEGORICAL, QUANTILE, LOG_SQUARE, VALUE = "categorical", "quantile", "log_square", "value"
@@ -160,6 +160,54 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
             The fitted encoder.
         """
         self._fit(X)
+        self._streams = None  # a later partial_fit starts anew
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Learn from one more chunk of rows, as ``fit`` on all chunks seen so far would.
+
+        For data larger than memory: call it once per chunk (from
+        ``iter_criteo`` or ``pandas.read_csv(chunksize=...)``). Vocabularies are
+        exact: the codes equal those of ``fit`` on the concatenated chunks,
+        ``min_frequency`` and ``max_categories`` applying to the total counts.
+        Quantile edges come from a uniform sample of at most 200,000 values per
+        column (exact while fewer were seen); value fields' mean and standard
+        deviation are exact. The first call (or the first after ``fit``) starts
+        anew and sets the columns; later chunks must hold the same columns.
+
+        Parameters
+        ----------
+        X : {DataFrame, array-like} of shape (n_samples, n_features)
+            One chunk of the data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : FieldEncoder
+            The encoder, fitted on every chunk so far.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> X = pd.DataFrame({"site": ["a", "b", "a", "c"], "clicks": [1, 5, 40, 3]})
+        >>> encoder = FieldEncoder(min_frequency=2)
+        >>> for chunk in (X[:2], X[2:]):
+        ...     encoder = encoder.partial_fit(chunk)
+        >>> encoder.transform(X)[:, 0], FieldEncoder(min_frequency=2).fit(X).transform(X)[:, 0]
+        (array([1, 0, 1, 0]), array([1, 0, 1, 0]))
+        """
+        streams = getattr(self, "_streams", None)
+        if streams is None:
+            self._fit(X)  # sets the columns, kinds and labels from the first chunk
+            streams = [_streaming.ColumnStream(kind) for kind in self._kinds]
+        columns, _ = self._columns_for_transform(X)
+        for j, values in enumerate(columns):
+            streams[j].add(values, self._label(j))
+        for j, stream in enumerate(streams):
+            self._fit_from_stream(j, stream)
+        self._streams = streams
         return self
 
     def transform(self, X):
@@ -359,16 +407,31 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
             bins = _encode.log_square_bins(x)
             self._fit_vocabulary(j, *_encode.count_values(bins, label), dtype=np.float64)
         elif kind == QUANTILE:
-            edges = _encode.quantile_edges(x, self.n_bins)
-            n_bins = _encode.n_quantile_bins(edges)
-            self._missing_codes[j] = n_bins + 1 if np.isnan(x).any() else 0
-            self.cardinalities_[j] = n_bins + 1 + bool(self._missing_codes[j])
-            self.categories_[j] = edges
+            self._set_quantile(j, _encode.quantile_edges(x, self.n_bins), np.isnan(x).any())
         else:  # value
             observed = x[~np.isnan(x)]
             if observed.size:
                 self._means[j] = observed.mean()
                 self._scales[j] = observed.std() or 1.0
+
+    def _set_quantile(self, j, edges, has_missing):
+        n_bins = _encode.n_quantile_bins(edges)
+        self._missing_codes[j] = n_bins + 1 if has_missing else 0
+        self.cardinalities_[j] = n_bins + 1 + bool(self._missing_codes[j])
+        self.categories_[j] = edges
+
+    def _fit_from_stream(self, j, stream):
+        """Set field ``j`` from what ``partial_fit`` has seen of it so far."""
+        if self._kinds[j] in (CATEGORICAL, LOG_SQUARE):
+            dtype = object if self._kinds[j] == CATEGORICAL else np.float64
+            self._fit_vocabulary(j, *stream.vocabulary(), dtype=dtype)
+        elif self._kinds[j] == QUANTILE:
+            self._set_quantile(
+                j, _encode.quantile_edges(stream.sample, self.n_bins), stream.has_missing
+            )
+        else:
+            mean, std = stream.mean_and_std()
+            self._means[j], self._scales[j] = mean, std or 1.0
 
     def _fit_vocabulary(self, j, uniques, counts, n_missing, *, dtype):
         known, missing_code = _encode.fit_vocabulary(
