@@ -7,6 +7,8 @@ maps the targets and finishes the fit (the classifier calibrates). Everything
 about the target (labels, loss, scores) belongs to the subclass's hooks.
 """
 
+import hashlib
+import os
 import re
 from numbers import Integral, Real
 
@@ -17,13 +19,14 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
-from skorch.callbacks import EarlyStopping
 from skorch.helper import predefined_split
 from skorch.history import History
 from skorch.utils import noop
 
+from . import _checkpoint
 from ._data import BatchIterator, FieldDataset, as_tensors
-from ._net import CTRNet
+from ._json import plain
+from ._net import CTRNet, ResumableEarlyStopping
 from ._optim import CatchUpAdam
 from ._validation import (
     check_codes,
@@ -82,6 +85,7 @@ class BaseDeepFM(BaseEstimator):
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "device": [str, torch.device],
+        "checkpoint_dir": [str, os.PathLike, None],
     }
 
     # -- fitting ---------------------------------------------------------
@@ -94,22 +98,36 @@ class BaseDeepFM(BaseEstimator):
         """
         prepare = self._shards_for_fit if isinstance(X, ParquetShards) else self._arrays_for_fit
         train, valid = prepare(X, y, sample_weight, first=first, classes=classes, epochs=epochs)
-        net = self._start_net(train, valid, epochs) if first else self._continue_net(train, valid)
-        if len(train) < 2 and has_batch_norm(net.module_):
-            raise ValueError(
-                "Batch normalisation cannot train on a single row, and X holds 1 row. "
-                "Pass at least 2 rows (larger chunks to partial_fit), or set batch_norm=False."
-            )
-        self.net_ = net
-        # fork_rng keeps the user's global torch random state untouched; the state
-        # kept after training makes continued training reproducible.
-        with torch.random.fork_rng(devices=[]):
-            torch.set_rng_state(self._torch_rng_state)
-            self.net_.partial_fit(train, y=None, epochs=epochs or self.max_epochs)
-            self._torch_rng_state = torch.get_rng_state()
+        # a first fit (not partial_fit) with checkpoint_dir saves each epoch and resumes
+        checkpointing = first and epochs is None and self.checkpoint_dir is not None
+        self._checkpoint_run = self._run_identity(train, valid) if checkpointing else None
+        saved = _checkpoint.read(self.checkpoint_dir) if checkpointing else None
+        try:
+            if saved is not None:
+                net, done = self._resume_net(saved, train, valid), saved["fit_epochs"]
+            else:
+                net, done = self._start_net(train, valid, epochs) if first else None, 0
+                net = net or self._continue_net(train, valid)
+            if len(train) < 2 and has_batch_norm(net.module_):
+                raise ValueError(
+                    "Batch normalisation cannot train on a single row, and X holds 1 row. "
+                    "Pass at least 2 rows (larger chunks to partial_fit), or set "
+                    "batch_norm=False."
+                )
+            self.net_ = net
+            # fork_rng keeps the user's global torch random state untouched; the state
+            # kept after training makes continued training reproducible.
+            with torch.random.fork_rng(devices=[]):
+                torch.set_rng_state(self._torch_rng_state)
+                self.net_.partial_fit(train, y=None, epochs=epochs or self.max_epochs - done)
+                self._torch_rng_state = torch.get_rng_state()
+        finally:
+            del self._checkpoint_run
         self.net_.module_.eval()
         self.n_iter_ = len(self.net_.history)
         self._finish_fit(valid)
+        if checkpointing:
+            _checkpoint.remove(self.checkpoint_dir)  # the fit has ended: nothing to resume
         return self
 
     def _arrays_for_fit(self, X, y, sample_weight, *, first, classes, epochs):
@@ -234,7 +252,7 @@ class BaseDeepFM(BaseEstimator):
         """Build and initialise a new net; FNN's first trains its FM for the embeddings."""
         pretrained = None
         if self.model == "fnn":
-            pretrained = self._build_net(len(train), valid, model="fm")
+            pretrained = self._build_net(len(train), valid, model="fm", checkpoint=False)
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(self._seed)
                 pretrained.fit(train, y=None, epochs=epochs)
@@ -259,23 +277,92 @@ class BaseDeepFM(BaseEstimator):
         net.initialize_callbacks()
         return net
 
-    def _callbacks(self, valid):
-        """Return the scoring and early stopping callbacks, if there is a validation split."""
-        if valid is None:
-            return []
-        monitor, lower_is_better = self._monitor()
-        stopping = EarlyStopping(
-            monitor=monitor,
-            lower_is_better=lower_is_better,
-            patience=self.n_iter_no_change,
-            threshold=self.tol,
-            threshold_mode="abs",
-            load_best=True,
-            sink=print if self.verbose else noop,
-        )
-        return [*self._scoring_callbacks(), ("early_stopping", stopping)]
+    def _callbacks(self, valid, checkpoint=True):
+        """Return the callbacks of a fit, in the order they must run.
 
-    def _build_net(self, n_train, valid, model=None, module=None):
+        Scoring and early stopping with a validation split; the epoch checkpoint
+        while a fit checkpoints.
+        """
+        callbacks = []
+        if valid is not None:
+            monitor, lower_is_better = self._monitor()
+            stopping = ResumableEarlyStopping(
+                monitor=monitor,
+                lower_is_better=lower_is_better,
+                patience=self.n_iter_no_change,
+                threshold=self.tol,
+                threshold_mode="abs",
+                load_best=True,
+                sink=print if self.verbose else noop,
+            )
+            callbacks += [*self._scoring_callbacks(), ("early_stopping", stopping)]
+        if checkpoint and getattr(self, "_checkpoint_run", None) is not None:
+            # after early stopping: an epoch that stops training is not saved, and a
+            # resumed fit runs it again to the same decision
+            callbacks.append(("checkpoint", _checkpoint.EpochCheckpoint(self._write_checkpoint)))
+        return callbacks
+
+    # -- checkpoints -----------------------------------------------------
+
+    def _run_identity(self, train, valid):
+        """Describe this fit (parameters, seed, data) so a checkpoint resumes only itself."""
+        ignored = {"verbose", "checkpoint_dir", "device", "random_state", "warm_start"}
+        params = {k: v for k, v in self.get_params(deep=False).items() if k not in ignored}
+        return {
+            "params": repr(sorted(params.items())),
+            "seed": int(self._seed),
+            "data": [_fingerprint(part) for part in (train, valid)],
+        }
+
+    def _write_checkpoint(self, net):
+        params = self.get_params(deep=False)
+        skip = {"net_", "_checkpoint_run"}
+        stopping = dict(net.callbacks_).get("early_stopping")
+        state = {
+            "run": self._checkpoint_run,
+            "fit_epochs": len(net.history),  # a checkpointed fit is a first fit
+            "fitted": {k: v for k, v in vars(self).items() if k not in params and k not in skip},
+            "module": net.module_.state_dict(),
+            "optimizers": {name: opt.state_dict() for name, opt in net.optimizers().items()},
+            "generators": {
+                name: value.get_state()
+                for name, value in net.get_params(deep=False).items()
+                if isinstance(value, torch.Generator)
+            },
+            "torch_rng": torch.get_rng_state(),  # training's stream (dropout), in fork_rng
+            "history": [
+                plain({k: v for k, v in epoch.items() if k != "batches"}) for epoch in net.history
+            ],
+            "early_stopping": None if stopping is None else stopping.state(),
+        }
+        _checkpoint.write(self.checkpoint_dir, state)
+
+    def _resume_net(self, saved, train, valid):
+        """Rebuild the net of a checkpoint of this same fit, to train its remaining epochs."""
+        if saved["run"] != self._checkpoint_run:
+            raise ValueError(
+                f"The checkpoint in {self.checkpoint_dir} belongs to another fit (other "
+                "parameters, seed or data). Remove it, or pass another checkpoint_dir."
+            )
+        for name, value in saved["fitted"].items():
+            setattr(self, name, value)
+        net = self._build_net(len(train), valid)
+        with torch.random.fork_rng(devices=[]):
+            net.initialize()
+        net.module_.load_state_dict(saved["module"])
+        for name, optimizer in net.optimizers().items():
+            optimizer.load_state_dict(saved["optimizers"][name])
+        net_params = net.get_params(deep=False)
+        for name, generator_state in saved["generators"].items():
+            net_params[name].set_state(generator_state)
+        net.history_ = History(saved["history"])
+        stopping = dict(net.callbacks_).get("early_stopping")
+        if stopping is not None:
+            stopping.resume_state = saved["early_stopping"]
+        self._torch_rng_state = saved["torch_rng"]
+        return net
+
+    def _build_net(self, n_train, valid, model=None, module=None, checkpoint=True):
         """Build the skorch net of ``model`` (default ``self.model``), or of ``module``.
 
         ``module``, a pair ``(class, arguments)``, gives the network of a saved
@@ -310,7 +397,7 @@ class BaseDeepFM(BaseEstimator):
             iterator_valid=BatchIterator,
             iterator_valid__batch_size=_PREDICT_BATCH_SIZE,
             train_split=None if valid is None else predefined_split(valid),
-            callbacks=self._callbacks(valid),
+            callbacks=self._callbacks(valid, checkpoint),
             sparse_embeddings=self.sparse_embeddings,
             embedding_l2=self.embedding_l2,
             verbose=self.verbose,
@@ -478,3 +565,16 @@ def _restore(setter, state, what):
         setter(state)
     except (RuntimeError, TypeError, KeyError) as exc:
         raise ValueError(f"the state of {what!r} does not fit: {exc}") from exc
+
+
+def _fingerprint(dataset):
+    """Return a cheap identity of a dataset: its size, and a hash of its first and last rows."""
+    if dataset is None:
+        return None
+    if isinstance(dataset, ParquetShards):
+        return [len(dataset), [str(path) for path in dataset.paths_]]
+    digest = hashlib.blake2b(digest_size=16)
+    for part in (dataset.codes, dataset.values, dataset.y):
+        if part is not None:
+            digest.update(part[:1000].numpy().tobytes() + part[-1000:].numpy().tobytes())
+    return [len(dataset), digest.hexdigest()]

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 from skorch import NeuralNet
-from skorch.callbacks import Callback, PrintLog, ProgressBar
+from skorch.callbacks import Callback, EarlyStopping, PrintLog, ProgressBar
 
 from ._data import BatchIterator
 from ._optim import CatchUpAdam
@@ -37,6 +37,34 @@ class ValidAUC(Callback):
         targets = torch.cat(self.targets_).numpy()
         if len(np.unique(targets)) == 2:
             net.history.record("valid_auc", roc_auc_score(targets, torch.cat(self.logits_)))
+
+
+class ResumableEarlyStopping(EarlyStopping):
+    """skorch's ``EarlyStopping``, whose state a checkpoint can save and restore.
+
+    ``resume_state`` (from ``state()``), when set, replaces the fresh state that
+    ``on_train_begin`` gives, so that a resumed fit stops where the first would.
+    """
+
+    resume_state = None
+
+    def on_train_begin(self, net, **kwargs):
+        """Start as skorch does, or from ``resume_state``."""
+        super().on_train_begin(net, **kwargs)
+        if self.resume_state is not None:
+            state, self.resume_state = self.resume_state, None
+            self.misses_, self.best_epoch_ = state["misses"], state["best_epoch"]
+            self.dynamic_threshold_ = state["threshold"]
+            self.best_model_weights_ = state["best_model_weights"]
+
+    def state(self):
+        """Return the state a checkpoint keeps: misses, threshold, best epoch and weights."""
+        return {
+            "misses": int(self.misses_),
+            "threshold": float(self.dynamic_threshold_),
+            "best_epoch": int(self.best_epoch_),
+            "best_model_weights": self.best_model_weights_,
+        }
 
 
 class EpochLog(PrintLog):

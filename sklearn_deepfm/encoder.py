@@ -160,7 +160,7 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
             The fitted encoder.
         """
         self._fit(X)
-        self._streams = None  # a later partial_fit starts anew
+        vars(self).pop("_streams", None)  # a later partial_fit starts anew
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)

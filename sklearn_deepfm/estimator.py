@@ -98,6 +98,14 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         progress bar (tqdm, on stderr); 0 is silent.
     device : str, default="cpu"
         Torch device to train and predict on, e.g. "cuda".
+    checkpoint_dir : str or path-like, default=None
+        Where ``fit`` saves its state after every epoch (weights, optimizer
+        states, random streams, early stopping, epochs done), atomically, so
+        that a crash leaves the last checkpoint whole. ``fit`` with the same
+        parameters and data resumes from that checkpoint, ending with the model
+        an uninterrupted fit gives; the checkpoint is removed when the fit ends.
+        A checkpoint of another fit is refused. ``partial_fit`` and continued
+        training (``warm_start``) do not checkpoint.
 
     Attributes
     ----------
@@ -170,6 +178,7 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         warm_start=False,
         verbose=0,
         device="cpu",
+        checkpoint_dir=None,
     ):
         self.model = model
         self.embedding_dim = embedding_dim
@@ -191,6 +200,7 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         self.warm_start = warm_start
         self.verbose = verbose
         self.device = device
+        self.checkpoint_dir = checkpoint_dir
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
