@@ -4,7 +4,6 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-
 from conftest import SHARED_DATA
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "criteo_full.py"
