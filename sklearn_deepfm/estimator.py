@@ -11,6 +11,8 @@ from ._base import _PREDICT_BATCH_SIZE, BaseDeepFM
 from ._calibration import fit_platt
 from ._net import ValidAUC
 
+__all__ = ["DeepFMClassifier"]
+
 
 class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
     """DeepFM click-through-rate classifier (Guo et al., IJCAI 2017).

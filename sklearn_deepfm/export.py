@@ -34,6 +34,8 @@ from ._version import __version__
 from .encoder import VALUE, FieldEncoder
 from .estimator import DeepFMClassifier
 
+__all__ = ["export_onnx", "export_torch", "export_vocabularies"]
+
 VOCABULARY_FORMAT = "sklearn-deepfm-vocabularies"
 VOCABULARY_FORMAT_VERSION = "1.0"
 

@@ -12,6 +12,20 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+__all__ = [
+    "DeepFM",
+    "FieldEmbedding",
+    "MLP",
+    "MODELS",
+    "MODEL_PARTS",
+    "MODULES",
+    "PNN",
+    "fm_interaction",
+    "has_batch_norm",
+    "inner_products",
+    "pooled_outer_product",
+]
+
 # Presets of the DeepFM module that give the paper's baselines (see ``MODELS``).
 MODEL_PARTS = {
     "deepfm": {"first_order": True, "fm": True, "dnn": True},

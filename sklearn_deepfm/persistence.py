@@ -49,6 +49,8 @@ from .encoder import FieldEncoder
 from .estimator import DeepFMClassifier
 from .network import MODULES
 
+__all__ = ["FORMAT_VERSION", "load", "save"]
+
 FORMAT = "sklearn-deepfm"
 FORMAT_VERSION = "1.0"
 _MODEL_JSON = "model.json"
