@@ -1,7 +1,7 @@
 """PyTorch modules of DeepFM (Guo et al., IJCAI 2017) and PNN, usable without scikit-learn.
 
 Every module takes a batch of field codes ``codes`` of shape ``(batch, n_fields)``
-(row ``codes[:, f]`` indexes field ``f``'s own vocabulary) and optional
+(column ``codes[:, f]`` indexes field ``f``'s own vocabulary) and optional
 ``values`` of the same shape: the ``x_i`` of the paper, 1 for a categorical
 field and the (scaled) number for a continuous field. Modules return logits;
 the loss applies the sigmoid.
