@@ -11,6 +11,8 @@ from ._base import _PREDICT_BATCH_SIZE, BaseDeepFM
 from ._calibration import fit_platt
 from ._net import ValidAUC
 
+__all__ = ["DeepFMClassifier"]
+
 
 class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
     """DeepFM click-through-rate classifier (Guo et al., IJCAI 2017).
@@ -75,7 +77,9 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
     n_iter_no_change : int, default=3
         Patience of early stopping, in epochs.
     tol : float, default=1e-4
-        Smallest decrease of the validation loss that counts as improvement.
+        Smallest improvement of the validation ``scoring`` that early stopping
+        counts as one: a rise of the AUC, or a fall of the loss, by more than
+        ``tol``.
     sparse_embeddings : bool, default=True
         Update only the embedding rows present in each batch (sparse
         gradients), so that a step costs the same whatever the vocabulary
@@ -96,7 +100,7 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         1 prints one line per epoch (train loss, validation loss and AUC,
         duration), coloured only on a terminal; 2 also shows a per-batch
         progress bar (tqdm, on stderr); 0 is silent.
-    device : str, default="cpu"
+    device : str or torch.device, default="cpu"
         Torch device to train and predict on, e.g. "cuda".
     checkpoint_dir : str or path-like, default=None
         Where ``fit`` saves its state after every epoch (weights, optimizer
@@ -121,7 +125,8 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
     value_fields_ : ndarray of bool of shape (n_features_in_,)
         True for the fields taken as continuous values.
     net_ : skorch.NeuralNet
-        The fitted skorch net; ``net_.module_`` is the ``DeepFM`` module (a
+        The fitted skorch net (a ``NeuralNet`` subclass with a per-row weighted
+        loss and the sparse optimizer); ``net_.module_`` is the ``DeepFM`` module (a
         ``PNN`` for "ipnn" and "opnn") and ``net_.history`` the per-epoch record.
     n_iter_ : int
         Number of epochs run (for "fnn", after the FM pre-training), those of

@@ -34,6 +34,8 @@ from ._version import __version__
 from .encoder import VALUE, FieldEncoder
 from .estimator import DeepFMClassifier
 
+__all__ = ["export_onnx", "export_torch", "export_vocabularies"]
+
 VOCABULARY_FORMAT = "sklearn-deepfm-vocabularies"
 VOCABULARY_FORMAT_VERSION = "1.0"
 
@@ -96,6 +98,24 @@ def export_onnx(model, path):
     the class labels and the calibration, as JSON under keys ``sklearn_deepfm.*``.
     Needs the ``onnx`` and ``onnxscript`` packages (``pip install
     sklearn-deepfm[export]``); run it with e.g. onnxruntime.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import onnxruntime
+    >>> from sklearn_deepfm import DeepFMClassifier, make_ctr_classification
+    >>> X, y = make_ctr_classification(n_samples=200, random_state=0)
+    >>> clf = DeepFMClassifier(
+    ...     embedding_dim=4, hidden_layer_sizes=(8,), max_epochs=1, random_state=0
+    ... ).fit(X, y)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "ctr.onnx")
+    ...     export_onnx(clf, path)
+    ...     session = onnxruntime.InferenceSession(path)
+    ...     logit, probability = session.run(None, {"codes": X.astype(np.int64)})
+    >>> np.allclose(probability, clf.predict_proba(X)[:, 1], atol=1e-5)
+    True
     """
     for package in ("onnx", "onnxscript"):
         _require(package, "export_onnx")
@@ -137,6 +157,25 @@ def export_torch(model, path):
     ``sklearn_deepfm.json`` holds the same metadata as :func:`export_onnx`'s.
     ``torch.jit`` (TorchScript) is deprecated since PyTorch 2.9, hence
     ``torch.export``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import torch
+    >>> from sklearn_deepfm import DeepFMClassifier, make_ctr_classification
+    >>> X, y = make_ctr_classification(n_samples=200, random_state=0)
+    >>> clf = DeepFMClassifier(
+    ...     embedding_dim=4, hidden_layer_sizes=(8,), max_epochs=1, random_state=0
+    ... ).fit(X, y)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "ctr.pt2")
+    ...     export_torch(clf, path)
+    ...     program = torch.export.load(path).module()
+    >>> with torch.no_grad():
+    ...     logit, probability = program(codes=torch.as_tensor(X))
+    >>> np.allclose(probability.numpy(), clf.predict_proba(X)[:, 1], atol=1e-5)
+    True
     """
     serving, inputs, dynamic_shapes, metadata = _serving(model, "export_torch")
     with torch.no_grad():
@@ -169,6 +208,23 @@ def export_vocabularies(encoder, path):
       booleans (an infinite float is written ``{"$float": "inf"}``);
     - quantile fields: ``missing_code`` and ``edges``, the sorted bin edges;
     - value fields: ``mean`` and ``std``.
+
+    Examples
+    --------
+    >>> import json, os, tempfile
+    >>> import pandas as pd
+    >>> from sklearn_deepfm import FieldEncoder
+    >>> encoder = FieldEncoder().fit(pd.DataFrame({"site": ["a", "b", "a", None]}))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "vocabularies.json")
+    ...     export_vocabularies(encoder, path)
+    ...     with open(path, encoding="utf-8") as file:
+    ...         document = json.load(file)
+    >>> field = document["fields"][0]
+    >>> field["name"], field["kind"], field["missing_code"], field["categories"]
+    ('site', 'categorical', 3, [['a', 1], ['b', 2]])
+    >>> encoder.transform(pd.DataFrame({"site": ["b", None, "z"]})).ravel().tolist()
+    [2, 3, 0]
     """
     encoder = _find(encoder, FieldEncoder, "export_vocabularies")
     fields = []

@@ -13,6 +13,8 @@ from sklearn.utils.validation import check_is_fitted
 from ._learned import field_interactions, history_column, restored_epoch
 from .estimator import DeepFMClassifier
 
+__all__ = ["FieldImportanceDisplay", "FieldInteractionDisplay", "TrainingHistoryDisplay"]
+
 _FM_MODELS = ("deepfm", "fm")  # the models with an FM part, whose pairs the heatmap shows
 
 

@@ -49,6 +49,8 @@ from .encoder import FieldEncoder
 from .estimator import DeepFMClassifier
 from .network import MODULES
 
+__all__ = ["FORMAT_VERSION", "load", "save"]
+
 FORMAT = "sklearn-deepfm"
 FORMAT_VERSION = "1.0"
 _MODEL_JSON = "model.json"
@@ -125,6 +127,29 @@ def load(path, *, device="cpu"):
     ValueError
         If the file is not a sklearn-deepfm model file, is corrupted, or was
         written in a format version this version cannot read.
+
+    See Also
+    --------
+    save : Write the file.
+
+    Examples
+    --------
+    >>> import io
+    >>> import numpy as np
+    >>> from sklearn_deepfm import DeepFMClassifier, make_ctr_classification
+    >>> X, y = make_ctr_classification(n_samples=200, random_state=0)
+    >>> clf = DeepFMClassifier(
+    ...     embedding_dim=4, hidden_layer_sizes=(8,), max_epochs=1, random_state=0
+    ... ).fit(X, y)
+    >>> buffer = io.BytesIO()
+    >>> save(clf, buffer)
+    >>> loaded = load(buffer)
+    >>> np.array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    True
+    >>> load(io.BytesIO(b"not a model"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: the model file is not a sklearn-deepfm model file: it is not a zip archive. ...
     """
     name = repr(os.fspath(path)) if isinstance(path, (str, os.PathLike)) else "the model file"
     try:

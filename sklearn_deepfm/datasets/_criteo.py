@@ -69,6 +69,21 @@ def iter_criteo(
     ValueError
         On the first malformed line, with its 1-based line number in the file;
         see :func:`load_criteo` for the rules.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> fields = ["0", "3"] + [""] * 12 + ["68fd1e64"] * 26  # label, I1..I13, C1..C26
+    >>> line = "\t".join(fields) + "\n"
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "train.txt")
+    ...     with open(path, "w") as f:
+    ...         _ = f.write(line * 5)
+    ...     chunks = list(iter_criteo(path, chunksize=2))
+    >>> [chunk.index.tolist() for chunk in chunks]
+    [[0, 1], [2, 3], [4]]
+    >>> chunks[0].shape
+    (2, 40)
     """
     if not isinstance(chunksize, (int, np.integer)) or isinstance(chunksize, bool) or chunksize < 1:
         raise ValueError(f"chunksize must be a positive integer, got {chunksize!r}.")

@@ -30,6 +30,15 @@ def get_data_home(data_home=None):
     -------
     data_home : pathlib.Path
         The cache folder, with ``~`` expanded.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     home = get_data_home(Path(tmp) / "cache")
+    ...     print(home.name, home.is_dir())
+    cache True
     """
     if data_home is None:
         data_home = os.environ.get("SKLEARN_DEEPFM_DATA", Path("~") / "sklearn_deepfm_data")
@@ -41,7 +50,7 @@ def get_data_home(data_home=None):
 def fetch_criteo_sample(
     *, data_home=None, download_if_missing=True, categorical_dtype="str", return_X_y=False
 ):
-    """Load the 200-row Criteo sample, downloading it on first use.
+    r"""Load the 200-row Criteo sample, downloading it on first use.
 
     The sample shipped with DeepCTR-Torch (``examples/criteo_sample.txt``): the
     Criteo display-ads format as CSV with a header, 200 rows, positive rate
@@ -78,6 +87,29 @@ def fetch_criteo_sample(
     ValueError
         If the downloaded file's SHA-256 differs from
         :data:`CRITEO_SAMPLE_SHA256`; the file is not kept.
+
+    Examples
+    --------
+    Offline, with ``download_if_missing=False``, an empty cache raises, and a
+    file put at the cache's path is read as it is (the checksum is checked on
+    download only):
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from sklearn_deepfm.datasets import CRITEO_COLUMNS
+    >>> row = ["1", "5"] + [""] * 12 + ["68fd1e64"] * 26  # label, I1..I13, C1..C26
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     try:
+    ...         fetch_criteo_sample(data_home=tmp, download_if_missing=False)
+    ...     except OSError as error:
+    ...         print(type(error).__name__)
+    ...     cached = Path(tmp) / "criteo_sample" / "criteo_sample.txt"
+    ...     cached.parent.mkdir()
+    ...     _ = cached.write_text(",".join(CRITEO_COLUMNS) + "\n" + ",".join(row) + "\n")
+    ...     X, y = fetch_criteo_sample(data_home=tmp, download_if_missing=False, return_X_y=True)
+    OSError
+    >>> X.shape, y.tolist()
+    ((1, 39), [1])
     """
     path = get_data_home(data_home) / _CRITEO_SAMPLE_FILE
     if not path.exists():

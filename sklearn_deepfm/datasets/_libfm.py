@@ -183,7 +183,7 @@ def load_libfm(path, *, n_fields=None, field_names=None, values="binary", return
 
 
 def load_frappe(path, *, return_X_y=False):
-    """Load the Frappe app-usage data set in libFM format.
+    r"""Load the Frappe app-usage data set in libFM format.
 
     The files of the NFM paper's preprocessing (``frappe.train.libfm`` and
     its siblings): label -1 or 1 and ten one-hot fields, named as in
@@ -200,15 +200,36 @@ def load_frappe(path, *, return_X_y=False):
     Returns
     -------
     frame : pandas.DataFrame of shape (n_samples, 11)
-        ``label`` (int8, 1 when the app was used) and one int64 column of
-        global libFM indices per field. Returned when ``return_X_y`` is False.
+        ``label`` (int8: 1 when the app was used, 0 for libFM's -1), then one
+        ``category`` column per field whose categories are the global libFM
+        indices seen in this file (int64; ``.cat.codes`` gives 0-based codes,
+        which differ between files holding different indices). Returned when
+        ``return_X_y`` is False.
     (X, y) : tuple of (pandas.DataFrame, numpy.ndarray of int8)
-        Returned when ``return_X_y`` is True.
+        The ten field columns and the labels. Returned when ``return_X_y`` is
+        True.
 
     Raises
     ------
     ValueError
         On the first malformed line; see :func:`load_libfm`.
+
+    Examples
+    --------
+    A file in Frappe's layout: each field's indices are a range of their own.
+
+    >>> import os, tempfile
+    >>> clicked = "1 " + " ".join(f"{10 * f + 1}:1" for f in range(10))
+    >>> skipped = "-1 " + " ".join(f"{10 * f + 2}:1" for f in range(10))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "frappe.train.libfm")
+    ...     with open(path, "w") as f:
+    ...         _ = f.write(clicked + "\n" + skipped + "\n")
+    ...     frame = load_frappe(path)
+    >>> frame[["label", "user", "item", "city"]].to_dict("list")
+    {'label': [1, 0], 'user': [1, 2], 'item': [11, 12], 'city': [91, 92]}
+    >>> str(frame["user"].dtype), frame["user"].cat.codes.tolist()
+    ('category', [0, 1])
     """
     return load_libfm(path, field_names=FRAPPE_FIELDS, return_X_y=return_X_y)
 
