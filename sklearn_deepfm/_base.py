@@ -23,7 +23,7 @@ from skorch.helper import predefined_split
 from skorch.history import History
 from skorch.utils import noop
 
-from . import _checkpoint
+from . import _checkpoint, _distributed
 from ._data import BatchIterator, FieldDataset, as_tensors
 from ._json import plain
 from ._net import CTRNet, ResumableEarlyStopping
@@ -86,6 +86,7 @@ class BaseDeepFM(BaseEstimator):
         "verbose": ["verbose"],
         "device": [str, torch.device],
         "checkpoint_dir": [str, os.PathLike, None],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     # -- fitting ---------------------------------------------------------
@@ -96,8 +97,13 @@ class BaseDeepFM(BaseEstimator):
         ``epochs=None`` is ``fit``: ``max_epochs`` epochs, with early stopping
         when on. An int is ``partial_fit``: that many epochs on all rows.
         """
+        with _distributed.torch_threads(self.n_threads):
+            return self._fit_in_threads(X, y, sample_weight, first, classes, epochs)
+
+    def _fit_in_threads(self, X, y, sample_weight, first, classes, epochs):
         prepare = self._shards_for_fit if isinstance(X, ParquetShards) else self._arrays_for_fit
         train, valid = prepare(X, y, sample_weight, first=first, classes=classes, epochs=epochs)
+        self._part = _distributed.world(self.device)  # (rank, world size) of this fit
         # a first fit (not partial_fit) with checkpoint_dir saves each epoch and resumes
         checkpointing = first and epochs is None and self.checkpoint_dir is not None
         self._checkpoint_run = self._run_identity(train, valid) if checkpointing else None
@@ -119,10 +125,11 @@ class BaseDeepFM(BaseEstimator):
             # kept after training makes continued training reproducible.
             with torch.random.fork_rng(devices=[]):
                 torch.set_rng_state(self._torch_rng_state)
-                self.net_.partial_fit(train, y=None, epochs=epochs or self.max_epochs - done)
+                with _distributed.data_parallel(net, self._part[1]):
+                    net.partial_fit(train, y=None, epochs=epochs or self.max_epochs - done)
                 self._torch_rng_state = torch.get_rng_state()
         finally:
-            del self._checkpoint_run
+            del self._checkpoint_run, self._part
         self.net_.module_.eval()
         self.n_iter_ = len(self.net_.history)
         self._finish_fit(valid)
@@ -255,7 +262,8 @@ class BaseDeepFM(BaseEstimator):
             pretrained = self._build_net(len(train), valid, model="fm", checkpoint=False)
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(self._seed)
-                pretrained.fit(train, y=None, epochs=epochs)
+                with _distributed.data_parallel(pretrained, self._part[1]):
+                    pretrained.fit(train, y=None, epochs=epochs)
         net = self._build_net(len(train), valid)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self._seed)
@@ -271,7 +279,11 @@ class BaseDeepFM(BaseEstimator):
         net.set_params(
             batch_size=min(self.batch_size, len(train)),
             train_split=None if valid is None else predefined_split(valid),
+            verbose=self._verbosity(),
         )
+        # what set_params does for iterator parameters, which it cannot change on an
+        # initialised net without re-initialising a module
+        net.iterator_train__part = self._part
         # set_params(callbacks=...) would initialise the old list before storing the new
         net.callbacks = self._callbacks(valid)
         net.initialize_callbacks()
@@ -314,9 +326,15 @@ class BaseDeepFM(BaseEstimator):
             "data": [_fingerprint(part) for part in (train, valid)],
         }
 
+    def _verbosity(self):
+        """``verbose``, on rank 0 of a data-parallel fit only: one log, not one per process."""
+        return self.verbose if _distributed.rank() == 0 else 0
+
     def _write_checkpoint(self, net):
+        if _distributed.rank() != 0:  # one writer; every rank resumes from its file
+            return
         params = self.get_params(deep=False)
-        skip = {"net_", "_checkpoint_run"}
+        skip = {"net_", "_checkpoint_run", "_part"}
         stopping = dict(net.callbacks_).get("early_stopping")
         state = {
             "run": self._checkpoint_run,
@@ -368,6 +386,7 @@ class BaseDeepFM(BaseEstimator):
         ``module``, a pair ``(class, arguments)``, gives the network of a saved
         state. This is the one place that knows skorch's parameter routing.
         """
+        sparse = self.sparse_embeddings and _distributed.sparse_gradients_allowed()
         if module is None:
             module_class, parts = MODELS[model or self.model]
             module_args = {
@@ -376,7 +395,7 @@ class BaseDeepFM(BaseEstimator):
                 "hidden_layer_sizes": tuple(self.hidden_layer_sizes),
                 "dropout": self.dropout,
                 "batch_norm": self.batch_norm,
-                "sparse": self.sparse_embeddings,
+                "sparse": sparse,
                 **parts,
             }
         else:
@@ -394,13 +413,14 @@ class BaseDeepFM(BaseEstimator):
             iterator_train=BatchIterator,
             iterator_train__shuffle=True,
             iterator_train__generator=torch.Generator().manual_seed(self._seed),
+            iterator_train__part=getattr(self, "_part", (0, 1)),
             iterator_valid=BatchIterator,
             iterator_valid__batch_size=_PREDICT_BATCH_SIZE,
             train_split=None if valid is None else predefined_split(valid),
             callbacks=self._callbacks(valid, checkpoint),
-            sparse_embeddings=self.sparse_embeddings,
+            sparse_embeddings=sparse,
             embedding_l2=self.embedding_l2,
-            verbose=self.verbose,
+            verbose=self._verbosity(),
             device=self.device,
         )
 
@@ -415,7 +435,8 @@ class BaseDeepFM(BaseEstimator):
         X = self._validate_input(X, reset=False)
         check_codes(X, self.value_fields_, self.cardinalities_, self._names())
         dataset = FieldDataset(*self._as_tensors(X))
-        logits = self.net_.predict_logits(dataset, _PREDICT_BATCH_SIZE)
+        with _distributed.torch_threads(self.n_threads):
+            logits = self.net_.predict_logits(dataset, _PREDICT_BATCH_SIZE)
         if np.isnan(logits).any():
             row = int(np.flatnonzero(np.isnan(logits))[0])
             raise_nan_logit(X, row, self.value_fields_, self._names())

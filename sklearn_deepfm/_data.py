@@ -123,27 +123,43 @@ class FieldDataset(Dataset):
         rows = index if self.rows is None else self.rows[index]
         return FieldDataset(**self._tensors, rows=rows)
 
-    def iter_batches(self, batch_size, shuffle=False, generator=None):
+    def iter_batches(self, batch_size, shuffle=False, generator=None, min_rows=1):
         """Yield ``(inputs, targets)`` batches of ``batch_size`` rows, sliced or gathered.
 
-        A shuffled pass draws a new order from ``generator`` and never ends on a
-        batch of one row, which batch normalisation cannot train on: such a row
-        joins the batch before it.
+        A shuffled pass draws a new order from ``generator``. A last batch of fewer
+        than ``min_rows`` rows joins the batch before it (batch normalisation cannot
+        train on one row, nor a data-parallel rank on none).
         """
         order = torch.randperm(len(self), generator=generator) if shuffle else None
-        for start, end in _bounds(len(self), batch_size, shuffle):
+        for start, end in _bounds(len(self), batch_size, min_rows):
             yield self.batch(slice(start, end) if order is None else order[start:end])
 
-    def n_batches(self, batch_size, shuffle=False):
+    def n_batches(self, batch_size, min_rows=1):
         """Return how many batches ``iter_batches`` yields."""
-        return len(_bounds(len(self), batch_size, shuffle))
+        return len(_bounds(len(self), batch_size, min_rows))
 
 
-def _bounds(n, batch_size, shuffle):
+def _bounds(n, batch_size, min_rows):
     starts = list(range(0, n, batch_size))
-    if shuffle and len(starts) > 1 and n - starts[-1] == 1:
+    if len(starts) > 1 and n - starts[-1] < min_rows:
         starts.pop()
     return [(start, min(end, n)) for start, end in zip(starts, starts[1:] + [n], strict=True)]
+
+
+def part_of(batch, rank, world_size):
+    """Return rank ``rank``'s share of a batch: its slice of ``world_size`` near-equal slices.
+
+    ``targets["loss_scale"]`` is ``world_size`` times the share's fraction of the rows:
+    the ranks' mean losses so scaled, averaged by DistributedDataParallel, give the
+    mean over the whole batch, however unevenly its rows split.
+    """
+    inputs, targets = batch
+    n = len(inputs["codes"])
+    start, end = n * rank // world_size, n * (rank + 1) // world_size
+    inputs = {key: value[start:end] for key, value in inputs.items()}
+    targets = {key: value[start:end] for key, value in targets.items()}
+    targets["loss_scale"] = torch.tensor(world_size * (end - start) / n)
+    return inputs, targets
 
 
 class BatchIterator:
@@ -159,6 +175,9 @@ class BatchIterator:
     batch_size : int
     shuffle : bool, default=False
     generator : torch.Generator or None, default=None
+    part : tuple of int, default=(0, 1)
+        ``(rank, world_size)``: in data-parallel training each rank takes its
+        slice of every batch (``part_of``), the batches being the same on all ranks.
 
     Examples
     --------
@@ -169,14 +188,23 @@ class BatchIterator:
     [2, 3]
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False, generator=None):
+    def __init__(self, dataset, batch_size, shuffle=False, generator=None, part=(0, 1)):
         self.dataset = dataset
         self.batch_size = max(1, int(batch_size))
         self.shuffle = shuffle
         self.generator = generator
+        self.part = part
+        # a shuffled (training) pass gives every rank at least two rows of each batch
+        self.min_rows = 2 * part[1] if shuffle else 1
 
     def __len__(self):
-        return self.dataset.n_batches(self.batch_size, self.shuffle)
+        return self.dataset.n_batches(self.batch_size, self.min_rows)
 
     def __iter__(self):
-        return self.dataset.iter_batches(self.batch_size, self.shuffle, self.generator)
+        batches = self.dataset.iter_batches(
+            self.batch_size, self.shuffle, self.generator, self.min_rows
+        )
+        rank, world_size = self.part
+        if world_size == 1:
+            return batches
+        return (part_of(batch, rank, world_size) for batch in batches)

@@ -183,6 +183,8 @@ class CTRNet(NeuralNet):
             loss = (per_row * weight).sum() / weight.sum().clamp_min(1e-12)
         if training and self.embedding_l2 > 0:
             loss = loss + self.embedding_l2 * _embedding_penalty(self.module_, X)
+        if "loss_scale" in y_true:  # a data-parallel rank's share (see _data.part_of)
+            loss = loss * y_true["loss_scale"].to(loss.device)
         return loss
 
     def predict_logits(self, dataset, batch_size, *, with_targets=False):

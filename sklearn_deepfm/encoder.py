@@ -17,6 +17,8 @@ from sklearn.utils.validation import (
 
 from . import _encode, _streaming
 
+# What partial_fit leaves to compute until it is read (see FieldEncoder.__getattr__).
+_DEFERRED = ("categories_", "cardinalities_", "_missing_codes", "_known", "_means", "_scales")
 # The kinds of field, as ``numeric_encoding`` and the model file name them.
 CATEGORICAL, QUANTILE, LOG_SQUARE, VALUE = "categorical", "quantile", "log_square", "value"
 
@@ -160,7 +162,8 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
             The fitted encoder.
         """
         self._fit(X)
-        vars(self).pop("_streams", None)  # a later partial_fit starts anew
+        for name in ("_streams", "_pending"):  # a later partial_fit starts anew
+            vars(self).pop(name, None)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -198,17 +201,30 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
         >>> encoder.transform(X)[:, 0], FieldEncoder(min_frequency=2).fit(X).transform(X)[:, 0]
         (array([1, 0, 1, 0]), array([1, 0, 1, 0]))
         """
-        streams = getattr(self, "_streams", None)
+        streams = vars(self).get("_streams")
         if streams is None:
             self._fit(X)  # sets the columns, kinds and labels from the first chunk
             streams = [_streaming.ColumnStream(kind) for kind in self._kinds]
         columns, _ = self._columns_for_transform(X)
         for j, values in enumerate(columns):
             streams[j].add(values, self._label(j))
-        for j, stream in enumerate(streams):
-            self._fit_from_stream(j, stream)
-        self._streams = streams
+        self._streams, self._pending = streams, True
+        for name in _DEFERRED:  # computed from the streams when next read (__getattr__)
+            vars(self).pop(name, None)
         return self
+
+    def __getattr__(self, name):
+        """Compute the fitted state that ``partial_fit`` deferred, when it is first read.
+
+        Sorting a vocabulary after every chunk would cost more than counting it.
+        """
+        if name in _DEFERRED and self.__dict__.get("_pending"):
+            self._pending = False
+            self._init_fitted_state(len(self._kinds))
+            for j, stream in enumerate(self._streams):
+                self._fit_from_stream(j, stream)
+            return getattr(self, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def transform(self, X):
         """Encode X: one code (or standardized value) per row and fitted column.
@@ -387,14 +403,17 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
         n_features = len(columns)
         self._kinds = [CATEGORICAL if c else self.numeric_encoding for c in categorical]
         self.value_fields_ = np.array([kind == VALUE for kind in self._kinds])
+        self._init_fitted_state(n_features)
+        for j, values in enumerate(columns):
+            self._fit_column(j, values)
+
+    def _init_fitted_state(self, n_features):
         self.categories_ = [None] * n_features
         self.cardinalities_ = np.ones(n_features, dtype=np.int64)
         self._missing_codes = np.zeros(n_features, dtype=np.int64)
         self._known = [None] * n_features  # vocabulary fields: known values as an index
         self._means = np.zeros(n_features)
         self._scales = np.ones(n_features)
-        for j, values in enumerate(columns):
-            self._fit_column(j, values)
 
     def _fit_column(self, j, values):
         """Set ``categories_[j]``, ``cardinalities_[j]`` and the private state of field j."""

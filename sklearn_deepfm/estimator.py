@@ -109,7 +109,13 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         parameters and data resumes from that checkpoint, ending with the model
         an uninterrupted fit gives; the checkpoint is removed when the fit ends.
         A checkpoint of another fit is refused. ``partial_fit`` and continued
-        training (``warm_start``) do not checkpoint.
+        training (``warm_start``) do not checkpoint. In a data-parallel fit,
+        rank 0 writes it.
+    n_threads : int, default=None
+        Torch threads for fit and predict (restored after). None leaves
+        torch's setting, except inside a Dask worker, where it takes the
+        worker's thread count, so that a search on a cluster does not run
+        more threads than cores.
 
     Attributes
     ----------
@@ -184,6 +190,7 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         verbose=0,
         device="cpu",
         checkpoint_dir=None,
+        n_threads=None,
     ):
         self.model = model
         self.embedding_dim = embedding_dim
@@ -206,6 +213,7 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         self.verbose = verbose
         self.device = device
         self.checkpoint_dir = checkpoint_dir
+        self.n_threads = n_threads
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):

@@ -218,11 +218,11 @@ class ParquetShards(Dataset):
         subset.targets = getattr(self, "targets", None)
         return subset
 
-    def iter_batches(self, batch_size, shuffle=False, generator=None):
+    def iter_batches(self, batch_size, shuffle=False, generator=None, min_rows=1):
         """Yield ``(inputs, targets)`` batches, one shard in memory (the next read ahead).
 
-        As ``FieldDataset.iter_batches``: a training pass never ends on a batch of
-        one row, which joins the batch before it.
+        As ``FieldDataset.iter_batches``: a last batch of fewer than ``min_rows`` rows
+        joins the batch before it.
         """
         order = self._ids()
         if shuffle and len(order) > 1:
@@ -244,7 +244,7 @@ class ParquetShards(Dataset):
                         yield pending
                     pending = shard.batch(slice(start, start + batch_size))
                 carry = shard.subset(torch.arange(full, len(shard))) if full < len(shard) else None
-        if carry is not None and len(carry) == 1 and shuffle and pending is not None:
+        if carry is not None and len(carry) < min_rows and pending is not None:
             yield _concat(_as_dataset(pending), carry).batch(slice(None))
             return
         if pending is not None:
@@ -257,11 +257,11 @@ class ParquetShards(Dataset):
         label = self.fields_["label"]
         return np.concatenate([self._read(i, [label])[0] for i in self._ids()])
 
-    def n_batches(self, batch_size, shuffle=False):
+    def n_batches(self, batch_size, min_rows=1):
         """Return how many batches ``iter_batches`` yields."""
         n = len(self)
         count = -(-n // batch_size)
-        return count - 1 if shuffle and count > 1 and n % batch_size == 1 else count
+        return count - 1 if count > 1 and 0 < n % batch_size < min_rows else count
 
     def load(self, shard_id):
         """Read one shard whole as a ``FieldDataset`` (targets mapped by ``targets``)."""

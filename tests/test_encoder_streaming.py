@@ -84,3 +84,19 @@ def test_partial_fit_on_criteo_chunks_equals_fit():
     X = load_criteo(path).drop(columns="label")
     whole = FieldEncoder(numeric_encoding="log_square", min_frequency=2).fit(X)
     np.testing.assert_array_equal(encoder.transform(X), whole.transform(X))
+
+
+def test_the_deferred_state_survives_pickling_and_saving():
+    import io
+    import pickle
+
+    from sklearn_deepfm import load, save
+
+    X = mixed_frame(1000, 4)
+    chunked = stream(FieldEncoder(min_frequency=2), X, 300)
+    copied = pickle.loads(pickle.dumps(chunked))  # pickled before anything read the state
+    buffer = io.BytesIO()
+    save(chunked, buffer)
+    expected = FieldEncoder(min_frequency=2).fit(X).transform(X)
+    for encoder in (copied, chunked, load(io.BytesIO(buffer.getvalue()))):
+        np.testing.assert_array_equal(encoder.transform(X), expected)

@@ -55,8 +55,8 @@ def test_batches_across_shards_cover_every_row_once(tmp_path, raw):
     shards = write(tmp_path, raw, rows_per_shard=130)
     train = shards.subset(range(len(shards.paths_)))
     train.targets = np.asarray
-    batches = list(train.iter_batches(100, shuffle=True, generator=torch.Generator()))
-    assert len(batches) == train.n_batches(100, shuffle=True)
+    batches = list(train.iter_batches(100, True, torch.Generator(), min_rows=2))
+    assert len(batches) == train.n_batches(100, min_rows=2)
     codes = torch.cat([inputs["codes"] for inputs, _ in batches]).numpy()
     expected = np.concatenate([shards.load(i).codes.numpy() for i in range(len(shards.paths_))])
     assert sorted(map(tuple, codes)) == sorted(map(tuple, expected))

@@ -1,0 +1,101 @@
+"""Data-parallel training on torch.distributed (launched by ``torchrun``), and thread counts.
+
+A script that fits in one process runs unchanged on several: each process (rank)
+joins torchrun's process group on its first fit, takes its slice of every batch
+(``_data.part_of``; the batches are the same on all ranks, drawn from the same
+seed), and trains the module wrapped in ``DistributedDataParallel``, which averages
+the gradients. Every rank scores the whole validation split, so early stopping and
+calibration decide the same everywhere; the module is unwrapped after training, so
+each rank ends with an ordinary fitted estimator.
+"""
+
+import contextlib
+import os
+import sys
+
+import torch
+from torch import distributed
+from torch.nn.parallel import DistributedDataParallel
+
+
+def world(device):
+    """Return ``(rank, world_size)``, joining torchrun's process group on first use.
+
+    ``(0, 1)`` outside a distributed job. The backend is gloo on the CPU and NCCL
+    on CUDA devices.
+    """
+    if not distributed.is_available():
+        return 0, 1
+    if not distributed.is_initialized():
+        if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+            return 0, 1
+        cuda = torch.device(device).type == "cuda"
+        distributed.init_process_group("nccl" if cuda else "gloo")
+    return distributed.get_rank(), distributed.get_world_size()
+
+
+def rank():
+    """Return this process's rank, 0 outside a distributed job."""
+    if distributed.is_available() and distributed.is_initialized():
+        return distributed.get_rank()
+    return 0
+
+
+def sparse_gradients_allowed():
+    """Tell whether the process group can average sparse gradients (gloo can, NCCL cannot)."""
+    if not (distributed.is_available() and distributed.is_initialized()):
+        return True
+    return distributed.get_backend() != "nccl"
+
+
+@contextlib.contextmanager
+def data_parallel(net, world_size):
+    """Train ``net.module_`` wrapped in DistributedDataParallel; unwrap it afterwards."""
+    if world_size == 1:
+        yield
+        return
+    module = net.module_
+    device_ids = None
+    if next(module.parameters()).device.type == "cuda":
+        device_ids = [next(module.parameters()).device.index]
+    net.module_ = DistributedDataParallel(module, device_ids=device_ids)
+    try:
+        yield
+    finally:
+        net.module_ = module
+
+
+def threads_wanted(n_threads):
+    """Return the torch thread count a fit or prediction should use, or None to leave it.
+
+    An int is taken as is. None uses the thread count of the Dask worker running
+    this code (so that a cluster search does not oversubscribe its cores), and
+    leaves torch's setting alone elsewhere.
+    """
+    if n_threads is not None:
+        return n_threads
+    if "distributed" not in sys.modules:  # dask.distributed not even imported: no worker
+        return None
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):  # ValueError: not inside a worker
+        return None
+    state = getattr(worker, "state", worker)
+    return getattr(state, "nthreads", None)
+
+
+@contextlib.contextmanager
+def torch_threads(n_threads):
+    """Run with ``threads_wanted(n_threads)`` torch threads, restoring the count after."""
+    wanted = threads_wanted(n_threads)
+    before = torch.get_num_threads()
+    if wanted is None or wanted == before:
+        yield
+        return
+    torch.set_num_threads(wanted)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -1,0 +1,53 @@
+"""Run under torchrun by tests/test_distributed.py: one fit, as a user's script would do it.
+
+Not a test module (pytest does not collect it): the same script runs on every rank,
+and with no launcher in one process, for the comparison.
+"""
+
+import json
+import sys
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score
+
+from sklearn_deepfm import DeepFMClassifier, make_ctr_classification, save
+
+PARAMS = dict(
+    embedding_dim=8,
+    hidden_layer_sizes=(32,),
+    dropout=0.0,
+    batch_norm=False,
+    batch_size=256,
+    max_epochs=30,
+    early_stopping=True,
+    n_iter_no_change=2,
+    learning_rate=0.01,
+    random_state=0,
+)
+
+
+def main(out, sparse):
+    torch.set_num_threads(1)
+    X_all, y_all = make_ctr_classification(n_samples=6000, random_state=0)
+    X, y, X_test, y_test = X_all[:4000], y_all[:4000], X_all[4000:], y_all[4000:]
+    clf = DeepFMClassifier(**PARAMS, sparse_embeddings=sparse).fit(X, y)
+    rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else "single"
+    weights = torch.cat([t.flatten().double() for t in clf.net_.module_.state_dict().values()])
+    proba = clf.predict_proba(X_test)[:, 1]
+    np.save(f"{out}/weights_{rank}.npy", weights.numpy())
+    np.save(f"{out}/proba_{rank}.npy", proba)
+    summary = {
+        "n_iter": clf.n_iter_,
+        "valid_auc": clf.net_.history[:, "valid_auc"],
+        "test_auc": roc_auc_score(y_test, proba),
+        "calibration": list(clf.calibration_),
+    }
+    with open(f"{out}/summary_{rank}.json", "w") as file:
+        json.dump(summary, file)
+    if rank in (0, "single"):  # one writer
+        save(clf, f"{out}/model_{rank}.deepfm")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2] == "sparse")
