@@ -1,0 +1,139 @@
+"""Data-parallel training: 2 processes x 1 thread against 1 process x 1 thread, on Frappe.
+
+Trains ``make_pipeline(FieldEncoder(), DeepFMClassifier(random_state=0))`` on the
+202,027 rows of ``../shared/data/frappe_202k`` and scores it on the 57,722 rows of
+``../shared/data/frappe``, once in one process and once under ``torchrun
+--nproc_per_node=2`` (gloo), each process with one torch thread. Reports rows/s of
+training (epochs x training rows / fit seconds), the epochs run and the held-out AUC
+and log loss of both, and, for the route chosen, the batch iteration of
+``BatchIterator`` against a ``DataLoader`` with a ``DistributedSampler`` (what
+Hugging Face Accelerate shards) on the same rows.
+
+Run ``python benchmarks/distributed.py`` (about 10 minutes on 2 cores), or
+``--max-epochs 2 --rows 20000`` for a smoke run. Results go to
+``benchmarks/results/distributed.json``.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def worker(args):
+    """One process of a run: fit, score, and (rank 0) write the figures as JSON."""
+    import numpy as np
+    import torch
+    from sklearn.metrics import log_loss, roc_auc_score
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_deepfm import DeepFMClassifier, FieldEncoder
+    from sklearn_deepfm.datasets import load_frappe
+
+    torch.set_num_threads(1)
+    X, y = load_frappe(DATA / "frappe_202k" / "frappe.train202k.libfm", return_X_y=True)
+    X_test, y_test = load_frappe(DATA / "frappe" / "frappe.train.libfm", return_X_y=True)
+    X, y = X.iloc[: args.rows], np.asarray(y)[: args.rows]
+    params = {"random_state": 0, "sparse_embeddings": not args.dense}
+    if args.max_epochs:
+        params.update(max_epochs=args.max_epochs, early_stopping=False)
+    model = make_pipeline(FieldEncoder(), DeepFMClassifier(**params))
+    start = time.perf_counter()
+    model.fit(X, y)
+    seconds = time.perf_counter() - start
+    clf = model[-1]
+    n_train = len(X) - (len(X) // 10 if clf.net_.train_split is not None else 0)
+    proba = model.predict_proba(X_test)[:, 1]
+    rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
+    if rank == 0:
+        figures = {
+            "fit_seconds": seconds,
+            "epochs": clf.n_iter_,
+            "train_rows": n_train,
+            "rows_per_s": clf.n_iter_ * n_train / seconds,
+            "auc": roc_auc_score(y_test, proba),
+            "log_loss": log_loss(y_test, proba),
+        }
+        Path(args.out).write_text(json.dumps(figures))
+
+
+def iteration(rows):
+    """Rows/s of one pass of batches: BatchIterator slices against a DataLoader's collation."""
+    import torch
+    from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
+
+    from sklearn_deepfm._data import BatchIterator, FieldDataset
+
+    codes = torch.randint(0, 1000, (rows, 10))
+    y = torch.rand(rows)
+    # rank 0 of 2, 512 rows per rank and step in both
+    ours = BatchIterator(FieldDataset(codes, y=y), 1024, shuffle=True, part=(0, 2))
+    sampler = DistributedSampler(TensorDataset(codes, y), num_replicas=2, rank=0, seed=0)
+    theirs = DataLoader(TensorDataset(codes, y), batch_size=512, sampler=sampler)
+    timings = {}
+    for name, batches in (("batch_iterator", ours), ("dataloader", theirs)):
+        sum(1 for _ in batches)  # warm-up pass
+        start = time.perf_counter()
+        count = sum(sum(1 for _ in batches) for _ in range(3)) // 3
+        timings[name] = {"batches": count, "seconds": (time.perf_counter() - start) / 3}
+    return {
+        **timings,
+        "dataloader_over_batch_iterator_seconds": timings["dataloader"]["seconds"]
+        / timings["batch_iterator"]["seconds"],
+    }
+
+
+def run(command, args, out):
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    worker_args = ["--worker", "--out", out, "--rows", str(args.rows)]
+    worker_args += ["--max-epochs", str(args.max_epochs)] + (["--dense"] if args.dense else [])
+    subprocess.run([*command, __file__, *worker_args], env=env, check=True, cwd=ROOT)
+    return json.loads(Path(out).read_text())
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--rows", type=int, default=202_027, help="training rows to use")
+    parser.add_argument("--max-epochs", type=int, default=0, help="fixed epochs (0: early stop)")
+    parser.add_argument("--dense", action="store_true", help="dense Adam for the embeddings")
+    parser.add_argument("--name", default="distributed")
+    args = parser.parse_args(argv)
+    if args.worker:
+        return worker(args)
+    if not (DATA / "frappe_202k").exists():
+        sys.exit(f"{DATA / 'frappe_202k'} is absent: this benchmark needs the shared Frappe data.")
+    tmp = Path(tempfile.mkdtemp())
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    results = {"loadavg_start": os.getloadavg()}
+    results["one_process"] = run([sys.executable], args, str(tmp / "one.json"))
+    results["two_processes"] = run([*torchrun, "--nproc_per_node=2"], args, str(tmp / "two.json"))
+    results["speedup"] = (
+        results["two_processes"]["rows_per_s"] / results["one_process"]["rows_per_s"]
+    )
+    results["iteration"] = iteration(args.rows)
+    results["loadavg_end"] = os.getloadavg()
+    for name in ("one_process", "two_processes"):
+        r = results[name]
+        print(
+            f"{name:14s} {r['rows_per_s']:9,.0f} rows/s  {r['epochs']:3d} epochs  "
+            f"AUC {r['auc']:.4f}  log loss {r['log_loss']:.4f}"
+        )
+    print(f"speed-up 2 processes / 1: {results['speedup']:.2f} (target >= 1.6)")
+    ratio = results["iteration"]["dataloader_over_batch_iterator_seconds"]
+    print(f"DataLoader + DistributedSampler / BatchIterator, time per pass: {ratio:.1f}")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{args.name}.json").write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
