@@ -6,21 +6,31 @@ the reported value is the median of the per-round ratios. Sections:
 
 ``train``
     ``DeepFMClassifier.fit`` rows/s against a bare loop of the same ``DeepFM`` module,
-    optimizers (SparseAdam for the embedding tables and Adam for the rest, or dense
-    Adam everywhere), batch size and shuffling, on data already held as tensors; and
-    the step time at the largest vocabulary against the smallest.
+    optimizers (the classifier's ``CatchUpAdam`` for the embedding tables and Adam for
+    the rest, or dense Adam everywhere; a third arm with torch's ``SparseAdam``), batch
+    size and shuffling, on data already held as tensors; and the step time at the
+    largest vocabulary against the smallest.
 ``predict``
     ``predict_proba`` rows/s against the fitted module's forward under
     ``torch.inference_mode``; the median and p99 latency of a one-row DataFrame through
     ``Pipeline(FieldEncoder, DeepFMClassifier)``.
+``serving``
+    On the real Criteo rows of ``criteo_8k`` (skipped when absent), in each string
+    storage (Arrow ``str``, Python ``str``, object, category, and a one-row frame
+    built from a JSON record): the median and p99 latency of one row through
+    ``Pipeline(FieldEncoder, DeepFMClassifier).predict_proba``, against the bare
+    module's forward on the encoded row; batch rows/s of the Pipeline; and the
+    transform time of the encoder's dict path against its vectorised kernels by batch
+    size (the crossover behind ``_lookup.MAX_ROWS``).
 ``encoder``
-    ``FieldEncoder`` fit and transform rows/s against ``OrdinalEncoder``.
+    ``FieldEncoder`` fit and transform rows/s against ``OrdinalEncoder``, with the
+    strings stored in Arrow and as Python objects.
 ``memory``
     Peak resident memory (VmHWM) of a child process fitting on the encoded rows,
     against the size of the encoded matrix plus the model.
 ``frappe`` (only when asked for, with ``--only frappe``)
-    Held-out AUC and log loss of sparse (SparseAdam) against dense Adam embedding
-    updates on Frappe.
+    Held-out AUC and log loss of the default sparse embedding updates
+    (``CatchUpAdam``) against dense Adam and torch's ``SparseAdam`` on Frappe.
 
 Run ``python benchmarks/speed.py`` (about 15 minutes on 2 cores) or ``--quick`` for a
 smoke run of a few seconds. Results go to ``benchmarks/results/speed.json`` and
@@ -59,7 +69,8 @@ RESULTS = Path(__file__).parent / "results"
 FRAPPE = (
     Path(__file__).resolve().parents[1].parent / "shared" / "data" / "frappe" / "frappe.train.libfm"
 )
-SECTIONS = ("train", "predict", "encoder", "memory", "frappe")
+CRITEO = FRAPPE.parents[1] / "criteo_8k" / "criteo_8k.txt"
+SECTIONS = ("train", "predict", "serving", "encoder", "memory", "frappe")
 DEFAULT_SECTIONS = SECTIONS[:-1]  # Frappe takes minutes more: ask for it with --only
 
 # Number of distinct values of Criteo's 26 categorical fields (Kaggle display
@@ -435,13 +446,124 @@ def bench_predict(args, network, log):
     return results
 
 
+STORAGES = {
+    "arrow_str": "str",  # pandas 3's default with pyarrow installed
+    "python_str": pd.StringDtype("python", na_value=np.nan),  # the default without pyarrow
+    "object": object,
+    "category": "category",
+}
+
+
+def criteo_storages(X):
+    """The Criteo frame with its string columns in each storage of ``STORAGES``."""
+    strings = [c for c in X.columns if c.startswith("C")]
+    return {name: X.astype(dict.fromkeys(strings, dtype)) for name, dtype in STORAGES.items()}
+
+
+def json_records(X):
+    """The rows of X as JSON requests decode them: None for missing, Python scalars."""
+    text = X.to_json(orient="records")  # NaN becomes null
+    return json.loads(text)
+
+
+def bench_serving(args, network, log):
+    """One-row and batch Pipeline timings on real Criteo rows, in every string storage.
+
+    Every one-row figure is interleaved with the bare module's forward on the same
+    encoded row, round by round (one round: one request in every storage).
+    """
+    from sklearn_deepfm import _lookup
+    from sklearn_deepfm.datasets import load_criteo
+
+    X, y = load_criteo(args.criteo, return_X_y=True, n_rows=args.serving_rows)
+    pipeline = make_pipeline(FieldEncoder(), classifier(network, True, 1)).fit(X, y)
+    encoder, module = pipeline[0], pipeline[-1].net_.module_
+    frames = criteo_storages(X)
+    records = json_records(X.iloc[: args.latency_calls])
+    inputs = {name: [F.iloc[[i]] for i in range(args.latency_calls)] for name, F in frames.items()}
+    inputs["json_record"] = [pd.DataFrame([r]) for r in records]
+    inputs["json_from_records"] = [pd.DataFrame.from_records([r]) for r in records]
+    tensors = [torch.from_numpy(encoder.transform(row)) for row in inputs["arrow_str"]]
+    functions = {name: pipeline.predict_proba for name in inputs}
+    functions["bare_forward"] = partial(bare_predict, module)
+    inputs["bare_forward"] = tensors
+    for name in functions:  # warm-up: lazy look-up tables, torch's first calls
+        functions[name](inputs[name][0])
+    ms = {name: [] for name in functions}
+    for i in range(args.latency_calls):
+        names = list(functions) if i % 2 == 0 else list(functions)[::-1]
+        for name in names:
+            start = time.perf_counter()
+            functions[name](inputs[name][i])
+            ms[name].append((time.perf_counter() - start) * 1e3)
+    results = {"rows": len(X), "calls": args.latency_calls, "one_row": {}, "batch": {}}
+    for name, values in ms.items():
+        results["one_row"][name] = {
+            "median_ms": float(np.median(values)),
+            "p99_ms": float(np.percentile(values, 99)),
+            "ratio_to_bare_forward": paired_ratio(values, ms["bare_forward"]),
+        }
+        log(
+            f"  serving one row {name}: median {np.median(values):.3f} ms, "
+            f"p99 {np.percentile(values, 99):.3f} ms"
+        )
+    batch = {name: partial(pipeline.predict_proba, F) for name, F in frames.items()}
+    batch["bare_forward"] = partial(bare_predict, module, torch.from_numpy(encoder.transform(X)))
+    times = interleave(batch, repeats=args.repeats)
+    for name, seconds in times.items():
+        results["batch"][name] = {
+            "rows_per_s": len(X) / float(np.median(seconds)),
+            "ratio_to_bare_forward": paired_ratio(times["bare_forward"], seconds),
+        }
+    results["crossover"] = crossover(encoder, frames, args, _lookup)
+    return results
+
+
+def crossover(encoder, frames, args, lookup):
+    """Transform ms of the dict path and of the vectorised kernels, by batch size."""
+    out = {}
+    default = lookup.MAX_ROWS
+    for name, frame in frames.items():
+        out[name] = {}
+        for n_rows in args.crossover_rows:
+            batches = [frame.iloc[i : i + n_rows] for i in range(0, 8 * n_rows, n_rows)]
+
+            def run(max_rows, batches=batches):
+                lookup.MAX_ROWS = max_rows
+                for batch in batches:
+                    encoder.transform(batch)
+
+            try:
+                times = interleave(
+                    {"dict": partial(run, n_rows), "vectorised": partial(run, -1)},
+                    repeats=args.repeats * 2,
+                )
+            finally:
+                lookup.MAX_ROWS = default
+            out[name][n_rows] = {
+                "dict_ms": 1e3 * float(np.median(times["dict"])) / len(batches),
+                "vectorised_ms": 1e3 * float(np.median(times["vectorised"])) / len(batches),
+                "ratio": paired_ratio(times["vectorised"], times["dict"]),
+            }
+    return out
+
+
 def bench_encoder(args, log):
+    """FieldEncoder against OrdinalEncoder, strings in Arrow (top level) and as objects."""
+    frame = make_frame(args.encoder_rows, args.encoder_vocab, seed=2)
+    strings = [c for c in frame.columns if c.startswith("C")]
+    arrow = frame.astype(dict.fromkeys(strings, "str"))
+    results = compare_encoders(args, arrow, "Arrow", log)
+    results["object"] = compare_encoders(args, frame, "object", log)
+    return results
+
+
+def compare_encoders(args, frame, storage, log):
     """FieldEncoder fit, transform and fit_transform against OrdinalEncoder, same DataFrame.
 
     Also timed: one hash pass over every column (pandas ``value_counts``, or the
     quantiles of a numeric column), the least work any fit of a vocabulary does.
     """
-    frame = make_frame(args.encoder_rows, args.encoder_vocab, seed=2)
     field = FieldEncoder()
     ordinal = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
     fit = interleave(
@@ -487,7 +609,7 @@ def bench_encoder(args, log):
             **{f"{k}_rows_per_s": n_rows / float(np.median(v)) for k, v in times.items()},
             "ratio": paired_ratio(times["ordinal_encoder"], times["field_encoder"]),
         }
-        log(f"  encoder {name}: {results[name]['ratio']:.2f}x OrdinalEncoder")
+        log(f"  encoder {name}, {storage} strings: {results[name]['ratio']:.2f}x OrdinalEncoder")
     # the best ratio a fit doing one hash pass per column could reach
     results["fit"]["ratio_one_hash_pass"] = paired_ratio(
         fit["ordinal_encoder"], fit["one_hash_pass"]
@@ -597,11 +719,10 @@ def bench_frappe(args, network, log):
     """Held-out AUC and log loss of the embedding optimizers on Frappe.
 
     Arms: ``sparse`` (the default, ``CatchUpAdam``), ``dense`` (dense Adam) and
-    ``sparse_adam`` (torch's lazy ``SparseAdam``, what the default replaced, put in
-    place of ``CatchUpAdam`` for the run). Same other settings; early stopping on the
+    ``sparse_adam`` (torch's lazy ``SparseAdam``, what the default replaced, through
+    ``_LazySparseAdamClassifier``). Same other settings; early stopping on the
     validation AUC with a patience of 3 epochs.
     """
-    from sklearn_deepfm import _training
     from sklearn_deepfm.datasets import load_frappe
 
     X, y = load_frappe(args.frappe, return_X_y=True)
@@ -611,9 +732,10 @@ def bench_frappe(args, network, log):
     results = {"rows_train": len(X_train), "rows_test": len(X_test), "runs": []}
     for seed in range(args.frappe_seeds):
         for arm in args.frappe_arms:
+            estimator = _LazySparseAdamClassifier if arm == "sparse_adam" else DeepFMClassifier
             model = make_pipeline(
                 FieldEncoder(categorical_features=list(X.columns)),
-                DeepFMClassifier(
+                estimator(
                     **network,
                     **TRAINING,
                     max_epochs=args.frappe_epochs,
@@ -624,12 +746,7 @@ def bench_frappe(args, network, log):
                 ),
             )
             start = time.perf_counter()
-            default = _training.CatchUpAdam
-            _training.CatchUpAdam = _LazySparseAdam if arm == "sparse_adam" else default
-            try:
-                model.fit(X_train, y_train)
-            finally:
-                _training.CatchUpAdam = default
+            model.fit(X_train, y_train)
             seconds = time.perf_counter() - start
             proba = model.predict_proba(X_test)[:, 1]
             run = {
@@ -663,6 +780,12 @@ class _LazySparseAdam(SparseAdam):
 
     def flush(self):
         pass
+
+
+class _LazySparseAdamClassifier(DeepFMClassifier):
+    """The classifier with torch's SparseAdam on its embedding tables."""
+
+    _sparse_optimizer = _LazySparseAdam
 
 
 # report ------------------------------------------------------------------------------
@@ -778,12 +901,25 @@ def summary(results):
             lines.append(
                 (f"one-row {name} median / p99 ms", f"{r['median_ms']:.2f} / {r['p99_ms']:.2f}", "")
             )
+    serving = results.get("serving")
+    if serving:
+        for name, r in serving["one_row"].items():
+            label = f"Criteo one-row pipeline {name} median / p99 ms (x bare)"
+            value = f"{r['median_ms']:.2f} / {r['p99_ms']:.2f} ({r['ratio_to_bare_forward']:.1f})"
+            lines.append((label, value, "<= 2 / 4" if name != "bare_forward" else ""))
+        for name, r in serving["batch"].items():
+            label = f"Criteo batch pipeline {name} rows/s / bare forward"
+            lines.append((label, r["ratio_to_bare_forward"], ""))
+        for name, by_rows in serving["crossover"].items():
+            for n_rows, r in by_rows.items():
+                label = f"transform {n_rows} rows {name}: vectorised / dict time"
+                lines.append((label, r["ratio"], ""))
     encoder = results.get("encoder")
     if encoder:
-        for name in ("fit", "transform", "fit_transform"):
-            lines.append(
-                (f"FieldEncoder {name} rows/s vs OrdinalEncoder", encoder[name]["ratio"], ">= 3")
-            )
+        for storage, r in [("Arrow", encoder), ("object", encoder.get("object"))]:
+            for name in ("fit", "transform", "fit_transform"):
+                label = f"FieldEncoder {name} rows/s vs OrdinalEncoder, {storage}"
+                lines.append((label, r[name]["ratio"], ">= 3" if storage == "Arrow" else ""))
         label = "one hash pass per column vs OrdinalEncoder.fit (bound)"
         lines.append((label, encoder["fit"]["ratio_one_hash_pass"], ""))
         one_row = (
@@ -825,6 +961,11 @@ def parse_args(argv):
     parser.add_argument("--memory-vocab", type=int, help="vocabulary of the memory fit (1M)")
     parser.add_argument("--latency-calls", type=int, help="one-row calls timed (500)")
     parser.add_argument("--frappe", type=Path, default=FRAPPE, help="frappe.train.libfm path")
+    parser.add_argument("--criteo", type=Path, default=CRITEO, help="criteo_8k.txt path")
+    parser.add_argument("--serving-rows", type=int, help="Criteo rows of the serving fit (8,000)")
+    parser.add_argument(
+        "--crossover-rows", type=int, nargs="+", help="batch sizes of the crossover"
+    )
     parser.add_argument("--frappe-seeds", type=int, help="model seeds per optimizer (3)")
     parser.add_argument("--frappe-epochs", type=int, default=20, help="max epochs on Frappe")
     parser.add_argument(
@@ -857,6 +998,8 @@ def parse_args(argv):
         memory_rows=1_000_000,
         memory_vocab=1_000_000,
         latency_calls=500,
+        serving_rows=8000,
+        crossover_rows=[1, 4, 16, 64, 256, 1024],
         frappe_seeds=3,
     )
     quick = dict(
@@ -871,6 +1014,8 @@ def parse_args(argv):
         memory_rows=8192,
         memory_vocab=2_000,
         latency_calls=20,
+        serving_rows=2000,
+        crossover_rows=[1, 16],
         frappe_seeds=1,
     )
     for key, value in (quick if args.quick else full).items():
@@ -895,6 +1040,8 @@ def main(argv=None):
     sections = [s for s in (args.only or DEFAULT_SECTIONS) if s not in args.skip]
     if "frappe" in sections and not args.frappe.exists():
         sections.remove("frappe")
+    if "serving" in sections and not args.criteo.exists():
+        sections.remove("serving")
     results = {"machine": machine(), "network": network, "training": TRAINING, "quick": args.quick}
 
     def log(message):
@@ -907,6 +1054,8 @@ def main(argv=None):
             results["train"] = bench_train(args, network, log)
         elif section == "predict":
             results["predict"] = bench_predict(args, network, log)
+        elif section == "serving":
+            results["serving"] = bench_serving(args, network, log)
         elif section == "encoder":
             results["encoder"] = bench_encoder(args, log)
         elif section == "memory":

@@ -65,7 +65,7 @@ class ColumnStream:
         return self.mean, float(np.sqrt(self.m2 / self.n)) if self.n else 0.0
 
     def _count(self, values, label):
-        uniques, counts, n_missing = _encode.count_values(values, label)
+        uniques, counts, n_missing, _ = _encode.count_values(values, label)
         chunk = pd.Series(counts, index=uniques)
         if self.counts is not None:  # one hash pass over both, no sorting
             chunk = pd.concat([self.counts, chunk]).groupby(level=0, sort=False).sum()

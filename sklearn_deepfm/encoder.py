@@ -15,7 +15,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _encode, _streaming
+from . import _encode, _lookup, _streaming
 
 # What partial_fit leaves to compute until it is read (see FieldEncoder.__getattr__).
 _DEFERRED = ("categories_", "cardinalities_", "_missing_codes", "_known", "_means", "_scales")
@@ -209,7 +209,9 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
         for j, values in enumerate(columns):
             streams[j].add(values, self._label(j))
         self._streams, self._pending = streams, True
-        for name in _DEFERRED:  # computed from the streams when next read (__getattr__)
+        # computed from the streams when next read (__getattr__); the one-row look-up
+        # tables, built from the vocabularies, with them
+        for name in (*_DEFERRED, "_tables"):
             vars(self).pop(name, None)
         return self
 
@@ -245,8 +247,14 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
         columns, index = self._columns_for_transform(X)
         dtype = np.float64 if self.value_fields_.any() else np.int64
         out = np.empty((len(index), self.n_features_in_), dtype=dtype)
+        few = len(index) <= _lookup.MAX_ROWS
         for j, values in enumerate(columns):
-            out[:, j] = self._encode_column(j, values)
+            codes = self._lookup_column(j, values) if few else None
+            if codes is None:
+                if not isinstance(values, np.ndarray | pd.Series):  # a pandas array
+                    values = pd.Series(values, copy=False)
+                codes = self._encode_column(j, values)
+            out[:, j] = codes
         return self._finish_output(out, index)
 
     def inverse_transform(self, X):
@@ -285,7 +293,10 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
                     f"be integers in [0, {self.cardinalities_[j]}); got {codes[bad][0]!r}. "
                     "Pass the output of transform."
                 )
-            out[:, j] = self._code_lookup(j)[codes.astype(np.intp)]
+            meanings = _encode.code_meanings(
+                self.categories_[j], self._missing_codes[j], quantile=kind == QUANTILE
+            )
+            out[:, j] = meanings[codes.astype(np.intp)]
         return out
 
     def get_feature_names_out(self, input_features=None):
@@ -310,6 +321,10 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
         tags.input_tags.allow_nan = True
         tags.transformer_tags.preserves_dtype = []  # codes are int64 whatever the input
         return tags
+
+    def __getstate__(self):
+        # the look-up tables are a cache as large as the vocabularies: rebuilt on demand
+        return {k: v for k, v in super().__getstate__().items() if k != "_tables"}
 
     # fitted state, for persistence and export ----------------------------------------
 
@@ -337,7 +352,8 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
             elif kind == VALUE:
                 field["mean"], field["scale"] = float(self._means[j]), float(self._scales[j])
             else:
-                field["categories"] = self._known_categories(j).tolist()
+                known = _encode.known_values(self.categories_[j], self._missing_codes[j])
+                field["categories"] = known.tolist()
             fields.append(field)
         return {
             "n_features_in": int(self.n_features_in_),
@@ -362,19 +378,13 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
         self.categories_ = [None] * n
         self.cardinalities_ = _encode.int_array([f["cardinality"] for f in fields], "cardinality")
         self._missing_codes = _encode.int_array([f["missing_code"] for f in fields], "missing code")
-        self._known = [None] * n
+        self._known, self._tables = [None] * n, {}
         self._means, self._scales = np.zeros(n), np.ones(n)
+        kinds = (CATEGORICAL, self.numeric_encoding)
         for j, field in enumerate(fields):
-            if field["kind"] not in (CATEGORICAL, self.numeric_encoding):
-                raise ValueError(
-                    f"field {j} has kind {field['kind']!r}, impossible with "
-                    f"numeric_encoding={self.numeric_encoding!r}."
-                )
-            restored = _encode.field_from_state(field, self._missing_codes[j])
-            if restored is None or self.cardinalities_[j] != restored["cardinality"]:
-                raise ValueError(
-                    f"the {field['kind']} field {j} ({field['name']!r}) is inconsistent."
-                )
+            restored = _encode.field_from_state(
+                field, j, kinds, self._missing_codes[j], self.cardinalities_[j]
+            )
             self.categories_[j], self._known[j] = restored["categories"], restored["known"]
             self._means[j], self._scales[j] = restored["mean"], restored["scale"]
         if state["output"] is not None:
@@ -412,6 +422,7 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
         self.cardinalities_ = np.ones(n_features, dtype=np.int64)
         self._missing_codes = np.zeros(n_features, dtype=np.int64)
         self._known = [None] * n_features  # vocabulary fields: known values as an index
+        self._tables = {}  # vocabulary fields: dicts value -> code, built by _table
         self._means = np.zeros(n_features)
         self._scales = np.ones(n_features)
 
@@ -443,7 +454,7 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
         """Set field ``j`` from what ``partial_fit`` has seen of it so far."""
         if self._kinds[j] in (CATEGORICAL, LOG_SQUARE):
             dtype = object if self._kinds[j] == CATEGORICAL else np.float64
-            self._fit_vocabulary(j, *stream.vocabulary(), dtype=dtype)
+            self._fit_vocabulary(j, *stream.vocabulary(), None, dtype=dtype)
         elif self._kinds[j] == QUANTILE:
             self._set_quantile(
                 j, _encode.quantile_edges(stream.sample, self.n_bins), stream.has_missing
@@ -452,11 +463,12 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
             mean, std = stream.mean_and_std()
             self._means[j], self._scales[j] = mean, std or 1.0
 
-    def _fit_vocabulary(self, j, uniques, counts, n_missing, *, dtype):
+    def _fit_vocabulary(self, j, uniques, counts, n_missing, order, *, dtype):
         known, missing_code = _encode.fit_vocabulary(
             uniques,
             counts,
             n_missing,
+            order,
             min_frequency=self.min_frequency,
             max_categories=self.max_categories,
         )
@@ -474,9 +486,11 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
 
     def _columns_for_transform(self, X):
         """Return the fitted columns of X in fit order, and X's row index."""
-        names = _get_feature_names(X) if isinstance(X, pd.DataFrame) else None
-        if names is not None and hasattr(self, "feature_names_in_"):
-            return _encode.columns_by_name(X, self.feature_names_in_), X.index
+        fitted = getattr(self, "feature_names_in_", None)
+        if isinstance(X, pd.DataFrame) and fitted is not None:
+            # the fitted columns in fit order pass sklearn's name checks: skip them
+            if X.columns.tolist() == fitted.tolist() or _get_feature_names(X) is not None:
+                return _encode.columns_by_name(X, fitted), X.index
         if isinstance(X, pd.DataFrame):
             validate_data(self, X, skip_check_array=True, reset=False)
             return [X.iloc[:, j] for j in range(X.shape[1])], X.index
@@ -492,35 +506,38 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
             return _encode.encode_vocabulary(values, self._known[j], self._missing_codes[j], label)
         x = _encode.as_float(values, label)
         if kind == LOG_SQUARE:
-            return _encode.encode_vocabulary(
-                _encode.log_square_bins(x),
-                self._known[j],
-                self._missing_codes[j],
-                label,
-            )
+            bins = _encode.log_square_bins(x)
+            return _encode.encode_vocabulary(bins, self._known[j], self._missing_codes[j], label)
         if kind == QUANTILE:
             return _encode.encode_quantile(x, self.categories_[j], self._missing_codes[j])
         return self._encode_value(j, x)
 
+    def _lookup_column(self, j, values):
+        """Encode a few rows of column ``j`` in Python; None where ``_encode_column`` must."""
+        cells = _lookup.python_values(values)
+        kind = self._kinds[j]
+        if kind == CATEGORICAL:
+            table = self._table(j)
+            return table and _lookup.lookup_codes(cells, table, self._missing_codes[j])
+        x = _lookup.as_floats(cells)
+        if x is None:
+            return None
+        if kind == LOG_SQUARE:
+            table, bins = self._table(j), _encode.log_square_bins(x).tolist()
+            return table and _lookup.lookup_codes(bins, table, self._missing_codes[j])
+        if kind == QUANTILE:
+            return _lookup.quantile_codes(x, self.categories_[j], self._missing_codes[j])
+        return self._encode_value(j, x)
+
+    def _table(self, j):
+        """Return the dict look-up table of vocabulary field ``j``, built at its first use."""
+        tables = self.__dict__.setdefault("_tables", {})  # dropped by pickling
+        if j not in tables:
+            tables[j] = _lookup.build_table(self._known[j])
+        return tables[j]
+
     def _encode_value(self, j, x):
         return np.nan_to_num((x - self._means[j]) / self._scales[j], nan=0.0)
-
-    def _code_lookup(self, j):
-        """Object array mapping each code of field ``j`` to what it stands for."""
-        lookup = np.full(self.cardinalities_[j], None, dtype=object)
-        if self._missing_codes[j]:
-            lookup[self._missing_codes[j]] = np.nan
-        if self._kinds[j] == QUANTILE:
-            intervals = _encode.quantile_intervals(self.categories_[j])
-            lookup[1 : len(intervals) + 1] = intervals
-        else:
-            known = self._known_categories(j)
-            lookup[1 : len(known) + 1] = known
-        return lookup
-
-    def _known_categories(self, j):
-        """``categories_[j]`` of a vocabulary field without the trailing NaN of missing values."""
-        return self.categories_[j][: len(self.categories_[j]) - bool(self._missing_codes[j])]
 
     def _finish_output(self, out, index):
         """Return ``out``, as a DataFrame with per-field dtypes under mixed pandas output."""

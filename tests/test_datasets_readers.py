@@ -116,7 +116,13 @@ def test_criteo_category_dtype_matches_str():
         assert (as_cat[column].astype(object) == as_str[column].astype(object)).sum() == (
             as_str[column].notna().sum()
         )
-    assert as_cat.memory_usage(deep=True).sum() < as_str.memory_usage(deep=True).sum() / 2
+    # The point is that "category" saves memory over one Python string per cell, the
+    # storage pandas falls back to without pyarrow. Arrow strings are already compact
+    # (15 bytes a cell on criteo_8k, against 61 as objects and 10 as category), so
+    # compare against object strings, whatever storage "str" has here.
+    as_object = as_str[CRITEO_CAT_COLUMNS].astype(object)
+    cat_bytes = as_cat[CRITEO_CAT_COLUMNS].memory_usage(deep=True).sum()
+    assert cat_bytes < as_object.memory_usage(deep=True).sum() / 2
 
 
 # --- Criteo: small files -------------------------------------------------------------------

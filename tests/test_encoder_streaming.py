@@ -100,3 +100,10 @@ def test_the_deferred_state_survives_pickling_and_saving():
     expected = FieldEncoder(min_frequency=2).fit(X).transform(X)
     for encoder in (copied, chunked, load(io.BytesIO(buffer.getvalue()))):
         np.testing.assert_array_equal(encoder.transform(X), expected)
+
+
+def test_one_row_lookups_follow_the_chunks():
+    encoder = FieldEncoder().partial_fit(pd.DataFrame({"site": ["a", "b"]}))
+    assert encoder.transform(pd.DataFrame({"site": ["c"]})).tolist() == [[0]]  # one-row path
+    encoder.partial_fit(pd.DataFrame({"site": ["c"]}))
+    assert encoder.transform(pd.DataFrame({"site": ["c"]})).tolist() == [[3]]

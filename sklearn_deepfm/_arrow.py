@@ -1,0 +1,66 @@
+"""Arrow compute kernels for string columns that pandas stores in Arrow.
+
+pandas' generic paths turn Arrow strings into Python objects to hash or sort them;
+pyarrow's kernels work on the UTF-8 bytes, without the GIL. UTF-8 bytes sort as the
+code points do, so Arrow's order of strings is Python's: codes stay those of the
+pandas kernels in ``_encode``, which serve every other column.
+"""
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def string_array(values):
+    """Return the Arrow array behind a pandas Series or Index of Arrow strings, else None.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn_deepfm._arrow import string_array
+    >>> string_array(pd.Series(["a", None], dtype="string[pyarrow]")).to_pylist()
+    ['a', None]
+    >>> string_array(pd.Series(["a", None], dtype=object)) is None
+    True
+    """
+    if not isinstance(values, pd.Series | pd.Index):
+        return None
+    dtype = values.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        return pa.array(values.array)
+    return None
+
+
+def count_strings(array):
+    """Count the distinct strings of an Arrow array, in sorted order.
+
+    Returns the distinct non-null strings (a pandas Index of the default string
+    dtype, sorted), their counts, the number of nulls, and the permutation that sorts
+    the distinct strings (the identity).
+    """
+    counted = pc.value_counts(array)
+    strings, counts = counted.field("values"), counted.field("counts")
+    present = pc.is_valid(strings)
+    n_missing = int(pc.sum(pc.filter(counts, pc.invert(present))).as_py() or 0)
+    strings, counts = strings.filter(present), counts.filter(present)
+    order = pc.array_sort_indices(strings)
+    uniques = pd.Index(pd.array(strings.take(order), dtype=pd.StringDtype("pyarrow")))
+    counts = counts.take(order).to_numpy().astype(np.int64)
+    return uniques, counts, n_missing, np.arange(len(uniques), dtype=np.intp)
+
+
+def encode_strings(values, known, missing_code):
+    """Codes of an Arrow string column in a vocabulary stored in Arrow, else None.
+
+    ``known[i]`` gets code ``i + 1``, nulls ``missing_code``, other strings 0; None
+    when ``values`` or ``known`` are not Arrow strings.
+    """
+    array, value_set = string_array(values), string_array(known)
+    if array is None or value_set is None:
+        return None
+    if value_set.type != array.type:
+        value_set = value_set.cast(array.type)
+    codes = pc.fill_null(pc.add(pc.index_in(array, value_set=value_set), 1), 0)
+    codes = pc.if_else(pc.is_null(array), missing_code, codes)
+    return codes.to_numpy(zero_copy_only=False).astype(np.int64)
