@@ -6,9 +6,11 @@ from .encoder import FieldEncoder
 from .estimator import DeepFMClassifier
 from .export import export_onnx, export_torch, export_vocabularies
 from .persistence import load, save
+from .regressor import DeepFMRegressor
 
 __all__ = [
     "DeepFMClassifier",
+    "DeepFMRegressor",
     "FieldEncoder",
     "__version__",
     "export_onnx",
