@@ -51,7 +51,7 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
     batch_size : int, default=256
         Rows per training step; capped at the number of training rows.
         Smaller than the classifier's 1024: on MovieLens 100K (80k training
-        ratings, seeds 0-1) 256 gave a test RMSE of 0.916 against 0.925, and
+        ratings, seeds 0-2) 256 gave a test RMSE of 0.916 against 0.924, and
         on a few thousand rows 1024 makes too few steps an epoch for early
         stopping to see the validation loss fall.
     max_epochs : int, default=50

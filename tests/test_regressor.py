@@ -247,14 +247,14 @@ def model_inputs(pipeline, X):
 
 
 def test_onnx_prediction_matches_predict(fitted, frame, tmp_path):
+    _, _, X_test = frame
+    expected = fitted.predict(X_test)
+    assert expected.std() > 50, "the test needs predictions that differ"
     ort = pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")
-    _, _, X_test = frame
     export_onnx(fitted, tmp_path / "model.onnx")
     session = ort.InferenceSession(tmp_path / "model.onnx", providers=["CPUExecutionProvider"])
     assert [o.name for o in session.get_outputs()] == ["prediction"]
-    expected = fitted.predict(X_test)
-    assert expected.std() > 50, "the test needs predictions that differ"
     (prediction,) = session.run(None, model_inputs(fitted, X_test))
     np.testing.assert_allclose(prediction, expected, rtol=1e-5)
     metadata = session.get_modelmeta().custom_metadata_map
