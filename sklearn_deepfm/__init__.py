@@ -7,9 +7,11 @@ from .estimator import DeepFMClassifier
 from .export import export_onnx, export_torch, export_vocabularies
 from .inspection import FieldImportanceDisplay, FieldInteractionDisplay, TrainingHistoryDisplay
 from .persistence import load, save
+from .regressor import DeepFMRegressor
 
 __all__ = [
     "DeepFMClassifier",
+    "DeepFMRegressor",
     "FieldEncoder",
     "FieldImportanceDisplay",
     "FieldInteractionDisplay",

@@ -56,8 +56,9 @@ _ATTRIBUTE = re.compile(r"_?[a-z][a-z0-9_]*")
 class BaseDeepFM(BaseEstimator):
     """Fields, data, network, training, early stopping, warm start and fitted state.
 
-    Subclasses define the target: ``_criterion``, ``_targets`` (``y`` to the
-    float targets of the loss), ``_stratify``, ``_monitor`` and
+    Subclasses define the target: ``_criterion``, ``_targets`` (``y``, and the
+    validated ``sample_weight``, to the float targets of the loss), ``_stratify``
+    (None for no stratification), ``_monitor`` and
     ``_scoring_callbacks`` (what early stopping watches), and
     ``_finish_fit`` (after training, e.g. calibration).
     """
@@ -116,7 +117,7 @@ class BaseDeepFM(BaseEstimator):
                 net = net or self._continue_net(train, valid)
             if len(train) < 2 and has_batch_norm(net.module_):
                 raise ValueError(
-                    "Batch normalisation cannot train on a single row, and X holds 1 row. "
+                    "Batch normalisation cannot train on a single row, and X holds 1 sample. "
                     "Pass at least 2 rows (larger chunks to partial_fit), or set "
                     "batch_norm=False."
                 )
@@ -140,9 +141,11 @@ class BaseDeepFM(BaseEstimator):
     def _arrays_for_fit(self, X, y, sample_weight, *, first, classes, epochs):
         """Validate in-memory data; return the training and validation ``FieldDataset``."""
         X, y = self._validate_input(X, y, reset=first)
-        target = self._targets(y, classes, first=first, partial=epochs is not None)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
+        target = self._targets(
+            y, classes, first=first, partial=epochs is not None, sample_weight=sample_weight
+        )
         if first:
             check_hidden_layer_sizes(self.hidden_layer_sizes)
             self._learn_fields(X)
@@ -239,18 +242,22 @@ class BaseDeepFM(BaseEstimator):
         n = len(dataset)
         if not self._early_stopping_on(n):
             return dataset, None
+        stratify = self._stratify(target)
         try:
             train, valid = train_test_split(
                 np.arange(n),
                 test_size=self.validation_fraction,
-                stratify=self._stratify(target),
+                stratify=stratify,
                 random_state=self._seed,
             )
         except ValueError as error:
+            kind, need = (
+                ("a stratified", "rows of both classes") if stratify is not None else ("a", "rows")
+            )
             raise ValueError(
-                "Early stopping holds out a stratified validation split of "
+                f"Early stopping holds out {kind} validation split of "
                 f"validation_fraction={self.validation_fraction} of the {n} rows, which needs "
-                f"rows of both classes on each side: {error} Pass more rows or set "
+                f"{need} on each side: {error} Pass more rows or set "
                 "early_stopping=False."
             ) from error
         return dataset.subset(train), dataset.subset(valid)
@@ -459,7 +466,7 @@ class BaseDeepFM(BaseEstimator):
                 f"({error}). Encode raw columns with FieldEncoder first, for example in a "
                 "Pipeline."
             ) from error
-        check_finite(out[0] if isinstance(out, tuple) else out, self._names())
+        check_finite(out[0] if isinstance(out, tuple) else out, self._names(), type(self).__name__)
         return out
 
     def _as_tensors(self, X):
@@ -526,7 +533,7 @@ class BaseDeepFM(BaseEstimator):
                 f"name {sorted(MODULES)}."
             )
         if list(module["args"].get("cardinalities", ())) != self.cardinalities_.tolist():
-            raise ValueError("the network's cardinalities differ from the classifier's.")
+            raise ValueError("the network's cardinalities differ from the estimator's.")
         net = self._build_net(
             self.batch_size, None, module=(MODULES[module["class"]], module["args"])
         )

@@ -60,8 +60,11 @@ def check_hidden_layer_sizes(hidden_layer_sizes):
         )
 
 
-def check_finite(X, names):
-    """Reject NaN, infinities and numbers beyond float32's range, naming their column."""
+def check_finite(X, names, estimator):
+    """Reject NaN, infinities and numbers beyond float32's range, naming their column.
+
+    ``estimator``, the class name of the estimator, opens the message about NaN.
+    """
     if X.dtype.kind != "f" or not X.size:
         return
     if -FLOAT32_MAX <= X.min() and X.max() <= FLOAT32_MAX:  # NaN fails both
@@ -72,7 +75,7 @@ def check_finite(X, names):
     where = f"column {column_label(column, names)} holds {shown} at row {row}"
     if np.isnan(value):
         raise ValueError(
-            f"DeepFMClassifier needs a code or a value in every cell, but {where}. "
+            f"{estimator} needs a code or a value in every cell, but {where}. "
             "Encode the raw data with FieldEncoder, which gives missing values a code of "
             "their own, or impute them."
         )

@@ -336,8 +336,8 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
 
     # -- the target: labels, scores and calibration ---------------------
 
-    def _targets(self, y, classes=None, *, first=True, partial=False):
-        """Return ``y`` as 0/1 targets, setting ``classes_`` on a first fit."""
+    def _targets(self, y, classes=None, *, first=True, partial=False, sample_weight=None):
+        """Return ``y`` as 0/1 targets, setting ``classes_`` on a first fit (weights unused)."""
         check_classification_targets(y)
         if not first:
             if classes is not None and not np.array_equal(np.unique(classes), self.classes_):

@@ -8,9 +8,14 @@ The exported networks start where the encoder ends. Their inputs are
   (continuous) fields: the standardized values; entries of code fields are ignored.
 
 So both can be cut from the encoder's output ``X``: ``codes = X.astype(int64)``,
-``values = X.astype(float32)``. The outputs, of shape ``(batch,)``, are ``logit``,
-the calibrated logit of the positive class ``classes_[1]`` (``decision_function``),
-and ``probability``, its sigmoid (``predict_proba(X)[:, 1]``). The batch size is free.
+``values = X.astype(float32)``. The outputs, of shape ``(batch,)``, are
+
+- for a ``DeepFMClassifier``: ``logit``, the calibrated logit of the positive class
+  ``classes_[1]`` (``decision_function``), and ``probability``, its sigmoid
+  (``predict_proba(X)[:, 1]``);
+- for a ``DeepFMRegressor``: ``prediction``, in the units of ``y`` (``predict``).
+
+The batch size is free.
 
 :func:`export_vocabularies` writes what the encoder knows as plain JSON, so that a
 service in any language can compute the codes and values from raw rows.
@@ -33,11 +38,14 @@ from ._json import encode_scalar
 from ._version import __version__
 from .encoder import VALUE, FieldEncoder
 from .estimator import DeepFMClassifier
+from .regressor import DeepFMRegressor
 
 __all__ = ["export_onnx", "export_torch", "export_vocabularies"]
 
 VOCABULARY_FORMAT = "sklearn-deepfm-vocabularies"
 VOCABULARY_FORMAT_VERSION = "1.0"
+
+_ESTIMATORS = (DeepFMClassifier, DeepFMRegressor)
 
 _RULES = {
     "missing": "A value is missing when it is null or NaN (in Python also None, pandas.NA "
@@ -57,26 +65,30 @@ _RULES = {
 
 
 class _ServingModule(nn.Module):
-    """The fitted network and its calibration: codes (and values) in, logit and probability out.
+    """The fitted network and its output map: codes (and values) in, the outputs out.
 
-    Code fields get ``values`` 1 and value fields code 0 whatever the inputs hold,
-    so that both inputs can be cut from the encoder's output.
+    The network's output goes through ``scale * output + shift`` (the classifier's
+    calibration, the regressor's target scale); with ``probability``, its sigmoid
+    follows as a second output. Code fields get ``values`` 1 and value fields code 0
+    whatever the inputs hold, so that both inputs can be cut from the encoder's output.
     """
 
-    def __init__(self, module: nn.Module, value_fields: np.ndarray, calibration):
+    def __init__(self, module: nn.Module, value_fields: np.ndarray, scale, shift, probability):
         super().__init__()
         self.module = module
         self.register_buffer("code_fields", torch.as_tensor(~value_fields, dtype=torch.long))
         self.register_buffer("value_fields", torch.as_tensor(value_fields, dtype=torch.bool))
-        self.scale, self.shift = (float(c) for c in calibration)
+        self.scale, self.shift = float(scale), float(shift)
+        self.probability = probability
+        self.output_names = ["logit", "probability"] if probability else ["prediction"]
 
     def forward(self, codes: torch.Tensor, values: torch.Tensor | None = None):
-        """Return the calibrated logits and probabilities, each of shape (batch,)."""
+        """Return the mapped outputs, of shape (batch,): a tensor, or logit and probability."""
         if values is not None:
             codes = codes * self.code_fields
             values = torch.where(self.value_fields, values, torch.ones_like(values))
-        logit = self.scale * self.module(codes, values) + self.shift
-        return logit, torch.sigmoid(logit)
+        output = self.scale * self.module(codes, values) + self.shift
+        return (output, torch.sigmoid(output)) if self.probability else output
 
 
 def export_onnx(model, path):
@@ -84,18 +96,20 @@ def export_onnx(model, path):
 
     Parameters
     ----------
-    model : DeepFMClassifier or Pipeline
-        A fitted classifier, or a Pipeline ending in one (its other steps, such as
-        the encoder, are not exported: see :func:`export_vocabularies`).
+    model : DeepFMClassifier, DeepFMRegressor or Pipeline
+        A fitted classifier or regressor, or a Pipeline ending in one (its other
+        steps, such as the encoder, are not exported: see :func:`export_vocabularies`).
     path : str or path-like
         Where to write the ``.onnx`` file.
 
     Notes
     -----
     Inputs ``codes`` (and ``values`` when the model has value fields), outputs
-    ``logit`` and ``probability``: see the module's documentation. The model's
-    metadata (``metadata_props``) holds the field names, which fields are values,
-    the class labels and the calibration, as JSON under keys ``sklearn_deepfm.*``.
+    ``logit`` and ``probability`` (a classifier) or ``prediction`` (a regressor):
+    see the module's documentation. The model's metadata (``metadata_props``) holds
+    the field names, which fields are values, and the class labels and the
+    calibration (a classifier) or ``y_mean`` and ``y_scale`` (a regressor), as JSON
+    under keys ``sklearn_deepfm.*``.
     Needs the ``onnx`` and ``onnxscript`` packages (``pip install
     sklearn-deepfm[export]``); run it with e.g. onnxruntime.
 
@@ -127,12 +141,17 @@ def export_onnx(model, path):
             dynamo=True,
             dynamic_shapes=dynamic_shapes,
             input_names=list(inputs),
-            output_names=["logit", "probability"],
+            output_names=serving.output_names,
             verbose=False,
         )
+    outputs = (
+        "the calibrated logit and probability of the positive class"
+        if serving.probability
+        else "the prediction, in the units of y"
+    )
     onnx_program.model.doc_string = (
         "sklearn-deepfm network: int64 codes (batch, n_fields) [and float32 values (batch, "
-        "n_fields)] to the calibrated logit and probability of the positive class."
+        f"n_fields)] to {outputs}."
     )
     for key, value in metadata.items():
         onnx_program.model.metadata_props[f"sklearn_deepfm.{key}"] = json.dumps(value, default=str)
@@ -144,8 +163,8 @@ def export_torch(model, path):
 
     Parameters
     ----------
-    model : DeepFMClassifier or Pipeline
-        A fitted classifier, or a Pipeline ending in one.
+    model : DeepFMClassifier, DeepFMRegressor or Pipeline
+        A fitted classifier or regressor, or a Pipeline ending in one.
     path : str or path-like
         Where to write the ``.pt2`` archive.
 
@@ -153,7 +172,8 @@ def export_torch(model, path):
     -----
     Load it without sklearn-deepfm: ``torch.export.load(path).module()`` is a
     callable taking ``codes`` (and ``values``) and returning ``(logit,
-    probability)``, see the module's documentation; the archive's extra file
+    probability)`` (a classifier) or the ``prediction`` tensor (a regressor), see
+    the module's documentation; the archive's extra file
     ``sklearn_deepfm.json`` holds the same metadata as :func:`export_onnx`'s.
     ``torch.jit`` (TorchScript) is deprecated since PyTorch 2.9, hence
     ``torch.export``.
@@ -252,14 +272,24 @@ def export_vocabularies(encoder, path):
 
 def _serving(model, caller):
     """Return the serving module, example inputs, their dynamic shapes and the metadata."""
-    classifier = _find(model, DeepFMClassifier, caller)
-    module = classifier.net_.module_
+    estimator = _find(model, _ESTIMATORS, caller)
+    module = estimator.net_.module_
     if any(t.device.type != "cpu" for t in module.state_dict().values()):
         module = copy.deepcopy(module).cpu()
-    serving = _ServingModule(module, classifier.value_fields_, classifier.calibration_).eval()
-    n_fields = classifier.n_features_in_
+    if isinstance(estimator, DeepFMClassifier):
+        scale, shift = estimator.calibration_
+        target = {
+            "classes": estimator.classes_.tolist(),  # written with json.dumps(default=str)
+            "calibration": [float(scale), float(shift)],
+        }
+    else:
+        scale, shift = estimator.y_scale_, estimator.y_mean_
+        target = {"y_mean": float(shift), "y_scale": float(scale)}
+    probability = isinstance(estimator, DeepFMClassifier)
+    serving = _ServingModule(module, estimator.value_fields_, scale, shift, probability).eval()
+    n_fields = estimator.n_features_in_
     inputs = {"codes": torch.zeros(2, n_fields, dtype=torch.long)}
-    if classifier.value_fields_.any():
+    if estimator.value_fields_.any():
         inputs["values"] = torch.ones(2, n_fields)
     batch = torch.export.Dim("batch")
     dynamic_shapes = {name: {0: batch} for name in inputs}
@@ -267,12 +297,11 @@ def _serving(model, caller):
     if encoder is not None:
         names = encoder.get_feature_names_out()
     else:
-        names = getattr(classifier, "feature_names_in_", None)
+        names = getattr(estimator, "feature_names_in_", None)
     metadata = {
         "field_names": None if names is None else [str(name) for name in names],
-        "value_fields": classifier.value_fields_.tolist(),
-        "classes": classifier.classes_.tolist(),  # written with json.dumps(default=str)
-        "calibration": [float(c) for c in classifier.calibration_],
+        "value_fields": estimator.value_fields_.tolist(),
+        **target,
     }
     return serving, inputs, dynamic_shapes, metadata
 
@@ -280,7 +309,8 @@ def _serving(model, caller):
 def _find(model, kind, caller):
     """Return ``model`` if it is a fitted ``kind``, or the last step of a Pipeline that is.
 
-    With ``caller=None``, return None instead of raising when there is none.
+    ``kind`` is a class or a tuple of classes. With ``caller=None``, return None
+    instead of raising when there is none.
     """
     found = model
     if isinstance(model, Pipeline):
@@ -289,8 +319,9 @@ def _find(model, kind, caller):
     if not isinstance(found, kind):
         if caller is None:
             return None
+        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
         raise TypeError(
-            f"{caller} takes a fitted {kind.__name__} or a Pipeline holding one; got "
+            f"{caller} takes a fitted {names} or a Pipeline holding one; got "
             f"{type(model).__name__}."
         )
     check_is_fitted(found)

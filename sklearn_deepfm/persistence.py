@@ -14,8 +14,9 @@ and by type:
   ``output`` (the ``set_output`` container) and ``fields``, one per column, with
   ``kind``, ``cardinality``, ``missing_code`` and ``categories`` (``categories[i]``
   has code ``i + 1``), ``edges`` (quantile) or ``mean`` and ``scale`` (value).
-- ``"DeepFMClassifier"``: ``"fitted"`` maps each fitted attribute (``classes_``,
-  ``cardinalities_``, ``calibration_``, ...) to its value; ``"module"`` is the
+- ``"DeepFMClassifier"`` and ``"DeepFMRegressor"``: ``"fitted"`` maps each fitted
+  attribute (``cardinalities_``, the classifier's ``classes_`` and ``calibration_``,
+  the regressor's ``y_mean_`` and ``y_scale_``, ...) to its value; ``"module"`` is the
   network: ``class`` (``"DeepFM"`` or ``"PNN"``, nothing else), constructor ``args``
   and the ``weights`` prefix; ``"history"`` the epochs of ``net_.history`` (batches
   left out, non-finite numbers as null); ``"generators"`` the net's random
@@ -48,6 +49,7 @@ from ._version import __version__
 from .encoder import FieldEncoder
 from .estimator import DeepFMClassifier
 from .network import MODULES
+from .regressor import DeepFMRegressor
 
 __all__ = ["FORMAT_VERSION", "load", "save"]
 
@@ -55,6 +57,8 @@ FORMAT = "sklearn-deepfm"
 FORMAT_VERSION = "1.0"
 _MODEL_JSON = "model.json"
 _WEIGHTS = "weights.safetensors"
+# The estimators a file may hold, by the type name it gives them; all are saved alike.
+_ESTIMATORS = {cls.__name__: cls for cls in (DeepFMClassifier, DeepFMRegressor)}
 
 
 def save(obj, path, *, include_optimizer=False):
@@ -62,8 +66,8 @@ def save(obj, path, *, include_optimizer=False):
 
     Parameters
     ----------
-    obj : FieldEncoder, DeepFMClassifier or Pipeline
-        A fitted encoder or classifier, or a Pipeline of these (steps may also be
+    obj : FieldEncoder, DeepFMClassifier, DeepFMRegressor or Pipeline
+        A fitted encoder, classifier or regressor, or a Pipeline of these (steps may also be
         ``"passthrough"``, None or nested Pipelines).
     path : str, path-like or binary file object
         Where to write the file, a zip archive described in this module's docstring.
@@ -113,12 +117,12 @@ def load(path, *, device="cpu"):
         A file written by :func:`save`.
     device : str or torch.device, default="cpu"
         Device of the loaded networks, whatever device they were trained on; it
-        also becomes the classifiers' ``device`` parameter.
+        also becomes the estimators' ``device`` parameter.
 
     Returns
     -------
-    obj : FieldEncoder, DeepFMClassifier or Pipeline
-        The fitted model, predicting as the saved one. A classifier's ``net_`` is
+    obj : FieldEncoder, DeepFMClassifier, DeepFMRegressor or Pipeline
+        The fitted model, predicting as the saved one. An estimator's ``net_`` is
         a fresh net, as ``fit`` builds it without validation callbacks, holding
         the saved weights and history.
 
@@ -206,10 +210,10 @@ class _Writer:
             }
         if type(obj) is FieldEncoder:
             return self.encoder(obj)
-        if type(obj) is DeepFMClassifier:
-            return self.classifier(obj)
+        if type(obj) in _ESTIMATORS.values():
+            return self.estimator(obj)
         raise TypeError(
-            "save writes FieldEncoder, DeepFMClassifier and Pipelines of them (not "
+            f"save writes FieldEncoder, {', '.join(_ESTIMATORS)} and Pipelines of them (not "
             f"subclasses); got {type(obj).__name__}. Use pickle or joblib for other objects."
         )
 
@@ -236,17 +240,18 @@ class _Writer:
             },
         }
 
-    def classifier(self, classifier):
-        state = classifier._get_fitted_state(self.include_optimizer)
+    def estimator(self, estimator):
+        state = estimator._get_fitted_state(self.include_optimizer)
         prefix = f"net{self.n_networks}"
         self.n_networks += 1
         for key, tensor in state["module"]["state"].items():
             self.tensors[f"{prefix}/{key}"] = tensor.detach().cpu().contiguous()
         where = f"{prefix}.state"  # other tensors, named after their place in the JSON
         name = state["module"]["class"]
+        kind = type(estimator).__name__
         return {
-            "type": "DeepFMClassifier",
-            "params": _encode_params(classifier.get_params(deep=False), "DeepFMClassifier"),
+            "type": kind,
+            "params": _encode_params(estimator.get_params(deep=False), kind),
             "fitted": _json.encode_value(state["fitted"], f"{where}/fitted", self.tensors),
             "module": {
                 "class": name,
@@ -290,7 +295,7 @@ class _Reader:
         builders = {
             "Pipeline": self.pipeline,
             "FieldEncoder": self.encoder,
-            "DeepFMClassifier": self.classifier,
+            **dict.fromkeys(_ESTIMATORS, self.estimator),
         }
         kind = node.get("type") if isinstance(node, dict) else None
         if kind not in builders:
@@ -321,8 +326,8 @@ class _Reader:
         encoder._set_fitted_state(fitted)
         return encoder
 
-    def classifier(self, node):
-        classifier = _construct(DeepFMClassifier, node["params"], device=self.device)
+    def estimator(self, node):
+        estimator = _construct(_ESTIMATORS[node["type"]], node["params"], device=self.device)
         name = node["module"]["class"]
         if name not in MODULES:  # a name from the file selects from our list, never imports
             raise ValueError(
@@ -342,8 +347,8 @@ class _Reader:
             "generators": {key: self.decode(value) for key, value in node["generators"].items()},
             "optimizers": self.decode(node["optimizers"]),
         }
-        classifier._set_fitted_state(state)
-        return classifier
+        estimator._set_fitted_state(state)
+        return estimator
 
     def decode(self, value):
         return _json.decode_value(value, self.tensors)
