@@ -43,6 +43,8 @@ def worker(args):
     X_test, y_test = load_frappe(DATA / "frappe" / "frappe.train.libfm", return_X_y=True)
     X, y = X.iloc[: args.rows], np.asarray(y)[: args.rows]
     params = {"random_state": 0, "sparse_embeddings": not args.dense}
+    if args.batch_size:
+        params["batch_size"] = args.batch_size
     if args.max_epochs:
         params.update(max_epochs=args.max_epochs, early_stopping=False)
     model = make_pipeline(FieldEncoder(), DeepFMClassifier(**params))
@@ -98,7 +100,8 @@ def iteration(rows):
 def run(command, args, out):
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
     worker_args = ["--worker", "--out", out, "--rows", str(args.rows)]
-    worker_args += ["--max-epochs", str(args.max_epochs)] + (["--dense"] if args.dense else [])
+    worker_args += ["--max-epochs", str(args.max_epochs), "--batch-size", str(args.batch_size)]
+    worker_args += ["--dense"] if args.dense else []
     subprocess.run([*command, __file__, *worker_args], env=env, check=True, cwd=ROOT)
     return json.loads(Path(out).read_text())
 
@@ -110,6 +113,7 @@ def main(argv=None):
     parser.add_argument("--rows", type=int, default=202_027, help="training rows to use")
     parser.add_argument("--max-epochs", type=int, default=0, help="fixed epochs (0: early stop)")
     parser.add_argument("--dense", action="store_true", help="dense Adam for the embeddings")
+    parser.add_argument("--batch-size", type=int, default=0, help="global batch (0: default)")
     parser.add_argument("--name", default="distributed")
     args = parser.parse_args(argv)
     if args.worker:

@@ -92,7 +92,8 @@ from sklearn_deepfm import DeepFMClassifier, FieldEncoder
 from sklearn_deepfm.datasets import iter_criteo, load_criteo
 from sklearn_deepfm.parquet import ParquetShards, write_parquet_shards
 
-mode, path, work, chunk = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+mode, path, work = sys.argv[1], sys.argv[2], sys.argv[3]
+chunk, rows_per_shard = int(sys.argv[4]), int(sys.argv[5])
 CLF = dict(max_epochs=1, early_stopping=False, random_state=0, embedding_dim=16,
            hidden_layer_sizes=(128, 128), batch_size=4096)
 out = {}
@@ -118,8 +119,9 @@ def stream_encoder():
 if mode == "flow":
     n = sum(1 for _ in open(path))
     encoder = timed("encoder_partial_fit", n, stream_encoder)
+    chunks = iter_criteo(path, chunksize=chunk)
     timed("write_shards", n, lambda: write_parquet_shards(
-        encoder, iter_criteo(path, chunksize=chunk), work + "/shards", rows_per_shard=1_000_000))
+        encoder, chunks, work + "/shards", rows_per_shard=rows_per_shard))
     shards = ParquetShards(work + "/shards")
     timed("train_out_of_core", n, lambda: DeepFMClassifier(**CLF).fit(shards))
 elif mode == "memory_encoder":
@@ -133,17 +135,21 @@ elif mode == "memory_train":
     parts = [shards.load(i) for i in range(len(shards.paths_))]
     codes = np.concatenate([p.codes.numpy() for p in parts])
     y = shards.labels()
-    timed("train_in_memory", len(y), lambda: DeepFMClassifier(**CLF).fit(codes, y))
-    timed("train_out_of_core_same_process", len(y), lambda: DeepFMClassifier(**CLF).fit(shards))
+    # alternating, twice each (ABBA), so that a drift in the machine's load cancels
+    for name, X, y_ in [("in_memory", codes, y), ("out_of_core", shards, None)] * 2:
+        timed(f"{name}_{len(out)}", len(y), lambda: DeepFMClassifier(**CLF).fit(X, y_))
+    for name in ("in_memory", "out_of_core"):
+        runs = [v for k, v in out.items() if k.startswith(name)]
+        out["train_" + name] = {"rows_per_s": sum(r["rows_per_s"] for r in runs) / len(runs)}
 out["peak_rss_mib"] = peak_mib()
 print(json.dumps(out))
 """
 
 
-def child(mode, path, work, chunk):
+def child(mode, path, work, chunk, rows_per_shard):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     done = subprocess.run(
-        [sys.executable, "-c", CHILD, mode, str(path), str(work), str(chunk)],
+        [sys.executable, "-c", CHILD, mode, str(path), str(work), str(chunk), str(rows_per_shard)],
         env=env,
         capture_output=True,
         text=True,
@@ -158,11 +164,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[2_000_000, 10_000_000])
     parser.add_argument("--work-dir", help="where the raw files and shards go")
-    parser.add_argument("--chunksize", type=int, default=CHUNK)
+    parser.add_argument("--chunksize", type=int, default=250_000, help="text rows per chunk")
+    parser.add_argument("--rows-per-shard", type=int, default=500_000)
     parser.add_argument("--name", default="out_of_core")
     args = parser.parse_args(argv)
     work_root = Path(args.work_dir or tempfile.mkdtemp(prefix="out-of-core-"))
-    results = {"rows": {}, "chunksize": args.chunksize, "loadavg_start": os.getloadavg()}
+    results = {"rows": {}, "chunksize": args.chunksize, "rows_per_shard": args.rows_per_shard}
+    results["loadavg_start"] = os.getloadavg()
+    settings = (args.chunksize, args.rows_per_shard)
     for i, n_rows in enumerate(sorted(args.rows)):
         work = work_root / str(n_rows)
         work.mkdir(parents=True, exist_ok=True)
@@ -170,12 +179,12 @@ def main(argv=None):
         start = time.perf_counter()
         generate(raw, n_rows)
         entry = {"raw_bytes": raw.stat().st_size, "generate_s": time.perf_counter() - start}
-        entry.update(child("flow", raw, work, args.chunksize))
+        entry.update(child("flow", raw, work, *settings))
         codes_bytes = n_rows * 39 * 4
         entry["codes_mib"] = codes_bytes / 2**20
         if i == 0:  # the in-memory references, where the data fits
-            entry["memory_encoder"] = child("memory_encoder", raw, work, args.chunksize)
-            entry["memory_train"] = child("memory_train", raw, work, args.chunksize)
+            entry["memory_encoder"] = child("memory_encoder", raw, work, *settings)
+            entry["memory_train"] = child("memory_train", raw, work, *settings)
         results["rows"][n_rows] = entry
         print(json.dumps({n_rows: entry}, indent=1), flush=True)
         shutil.rmtree(work)
@@ -191,10 +200,7 @@ def report(results):
     sizes = sorted(results["rows"])
     small, large = results["rows"][sizes[0]], results["rows"][sizes[-1]]
     encoder, train = small["memory_encoder"], small["memory_train"]
-    train_ratio = (
-        train["train_out_of_core_same_process"]["rows_per_s"]
-        / train["train_in_memory"]["rows_per_s"]
-    )
+    train_ratio = train["train_out_of_core"]["rows_per_s"] / train["train_in_memory"]["rows_per_s"]
     encoder_ratio = (
         encoder["encoder_partial_fit_in_memory"]["rows_per_s"]
         / encoder["encoder_fit"]["rows_per_s"]
