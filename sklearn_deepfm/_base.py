@@ -7,7 +7,6 @@ maps the targets and finishes the fit (the classifier calibrates). Everything
 about the target (labels, loss, scores) belongs to the subclass's hooks.
 """
 
-import hashlib
 import os
 import re
 from numbers import Integral, Real
@@ -20,12 +19,11 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 from skorch.helper import predefined_split
-from skorch.history import History
 from skorch.utils import noop
 
 from . import _checkpoint, _distributed
 from ._data import BatchIterator, FieldDataset, as_tensors
-from ._json import plain
+from ._fitted_state import FittedStateMixin
 from ._net import CTRNet, ResumableEarlyStopping
 from ._optim import CatchUpAdam
 from ._validation import (
@@ -38,7 +36,7 @@ from ._validation import (
     first_non_number,
     raise_nan_logit,
 )
-from .network import MODELS, MODULES, has_batch_norm
+from .network import MODELS, has_batch_norm
 from .parquet import ParquetShards
 
 # Rows per forward pass at prediction time: large enough to amortise the call
@@ -53,7 +51,7 @@ _AUTO_EARLY_STOPPING_MIN_SAMPLES = 2_000
 _ATTRIBUTE = re.compile(r"_?[a-z][a-z0-9_]*")
 
 
-class BaseDeepFM(BaseEstimator):
+class BaseDeepFM(FittedStateMixin, BaseEstimator):
     """Fields, data, network, training, early stopping, warm start and fitted state.
 
     Subclasses define the target: ``_criterion``, ``_targets`` (``y``, and the
@@ -321,71 +319,9 @@ class BaseDeepFM(BaseEstimator):
             callbacks.append(("checkpoint", _checkpoint.EpochCheckpoint(self._write_checkpoint)))
         return callbacks
 
-    # -- checkpoints -----------------------------------------------------
-
-    def _run_identity(self, train, valid):
-        """Describe this fit (parameters, seed, data) so a checkpoint resumes only itself."""
-        ignored = {"verbose", "checkpoint_dir", "device", "random_state", "warm_start"}
-        params = {k: v for k, v in self.get_params(deep=False).items() if k not in ignored}
-        return {
-            "params": repr(sorted(params.items())),
-            "seed": int(self._seed),
-            "data": [_fingerprint(part) for part in (train, valid)],
-        }
-
     def _verbosity(self):
         """``verbose``, on rank 0 of a data-parallel fit only: one log, not one per process."""
         return self.verbose if _distributed.rank() == 0 else 0
-
-    def _write_checkpoint(self, net):
-        if _distributed.rank() != 0:  # one writer; every rank resumes from its file
-            return
-        params = self.get_params(deep=False)
-        skip = {"net_", "_checkpoint_run", "_part"}
-        stopping = dict(net.callbacks_).get("early_stopping")
-        state = {
-            "run": self._checkpoint_run,
-            "fit_epochs": len(net.history),  # a checkpointed fit is a first fit
-            "fitted": {k: v for k, v in vars(self).items() if k not in params and k not in skip},
-            "module": net.module_.state_dict(),
-            "optimizers": {name: opt.state_dict() for name, opt in net.optimizers().items()},
-            "generators": {
-                name: value.get_state()
-                for name, value in net.get_params(deep=False).items()
-                if isinstance(value, torch.Generator)
-            },
-            "torch_rng": torch.get_rng_state(),  # training's stream (dropout), in fork_rng
-            "history": [
-                plain({k: v for k, v in epoch.items() if k != "batches"}) for epoch in net.history
-            ],
-            "early_stopping": None if stopping is None else stopping.state(),
-        }
-        _checkpoint.write(self.checkpoint_dir, state)
-
-    def _resume_net(self, saved, train, valid):
-        """Rebuild the net of a checkpoint of this same fit, to train its remaining epochs."""
-        if saved["run"] != self._checkpoint_run:
-            raise ValueError(
-                f"The checkpoint in {self.checkpoint_dir} belongs to another fit (other "
-                "parameters, seed or data). Remove it, or pass another checkpoint_dir."
-            )
-        for name, value in saved["fitted"].items():
-            setattr(self, name, value)
-        net = self._build_net(len(train), valid)
-        with torch.random.fork_rng(devices=[]):
-            net.initialize()
-        net.module_.load_state_dict(saved["module"])
-        for name, optimizer in net.optimizers().items():
-            optimizer.load_state_dict(saved["optimizers"][name])
-        net_params = net.get_params(deep=False)
-        for name, generator_state in saved["generators"].items():
-            net_params[name].set_state(generator_state)
-        net.history_ = History(saved["history"])
-        stopping = dict(net.callbacks_).get("early_stopping")
-        if stopping is not None:
-            stopping.resume_state = saved["early_stopping"]
-        self._torch_rng_state = saved["torch_rng"]
-        return net
 
     def _build_net(self, n_train, valid, model=None, module=None, checkpoint=True):
         """Build the skorch net of ``model`` (default ``self.model``), or of ``module``.
@@ -475,134 +411,3 @@ class BaseDeepFM(BaseEstimator):
     def _names(self):
         """``feature_names_in_`` where fitted on a DataFrame, to name columns in errors."""
         return getattr(self, "feature_names_in_", None)
-
-    # -- fitted state, for persistence and export ------------------------
-
-    def _get_fitted_state(self, include_optimizer=False):
-        """Return the fitted state: plain values, numpy arrays and tensors.
-
-        ``fitted`` maps every fitted attribute but ``net_`` to its value;
-        ``module`` gives the network's class name, arguments and state dict;
-        ``history`` the epochs (batches left out); ``generators`` the states
-        of the net's random generators; ``optimizers`` the optimizer states
-        when ``include_optimizer``, else None.
-        """
-        check_is_fitted(self)
-        params = self.get_params(deep=False)
-        net, module = self.net_, self.net_.module_
-        net_params = net.get_params(deep=False)
-        optimizers = None
-        if include_optimizer:
-            optimizers = {name: opt.state_dict() for name, opt in net.optimizers().items()}
-        return {
-            "fitted": {k: v for k, v in vars(self).items() if k not in params and k != "net_"},
-            "module": {
-                "class": type(module).__name__,
-                "args": {k[8:]: v for k, v in net_params.items() if k.startswith("module__")},
-                "state": module.state_dict(),
-            },
-            "history": [
-                {k: v for k, v in epoch.items() if k != "batches"} for epoch in net.history
-            ],
-            "generators": {
-                name: value.get_state()
-                for name, value in net_params.items()
-                if isinstance(value, torch.Generator)
-            },
-            "optimizers": optimizers,
-        }
-
-    def _set_fitted_state(self, state):
-        """Restore what ``_get_fitted_state`` returned, rebuilding ``net_`` on ``device``."""
-        params = self.get_params(deep=False)
-        for name, value in state["fitted"].items():
-            if (
-                not isinstance(name, str)
-                or not _ATTRIBUTE.fullmatch(name)
-                or hasattr(type(self), name)  # methods and class attributes stay
-                or name in params
-                or name == "net_"
-            ):
-                raise ValueError(f"the saved state sets the attribute {name!r}, which it may not.")
-            setattr(self, name, value)
-        self._check_fitted_state()
-        module = state["module"]
-        if module["class"] not in MODULES:
-            raise ValueError(
-                f"the saved state names the network class {module['class']!r}; it may only "
-                f"name {sorted(MODULES)}."
-            )
-        if list(module["args"].get("cardinalities", ())) != self.cardinalities_.tolist():
-            raise ValueError("the network's cardinalities differ from the estimator's.")
-        net = self._build_net(
-            self.batch_size, None, module=(MODULES[module["class"]], module["args"])
-        )
-        with torch.random.fork_rng(devices=[]):  # the user's random streams stay untouched
-            net.initialize()
-        _load_weights(net.module_, module["state"], module["class"])
-        net.module_.eval()
-        net_params = net.get_params(deep=False)
-        for name, generator_state in state["generators"].items():
-            if not isinstance(net_params.get(name), torch.Generator):
-                raise ValueError(f"the net has no random generator {name!r}.")
-            _restore(net_params[name].set_state, generator_state, name)
-        optimizers = net.optimizers()
-        for name, optimizer_state in (state["optimizers"] or {}).items():
-            if name not in optimizers:
-                raise ValueError(f"the net has no optimizer {name!r}.")
-            _restore(optimizers[name].load_state_dict, optimizer_state, name)
-        history = state["history"]
-        if not isinstance(history, list) or not all(isinstance(e, dict) for e in history):
-            raise ValueError("the training history must be a list of epochs.")
-        net.history_ = History(history)
-        self.net_ = net
-
-    def _check_fitted_state(self):
-        """Refuse restored fitted attributes that contradict each other."""
-        n_fields = self.n_features_in_
-        cardinalities, value_fields = self.cardinalities_, self.value_fields_
-        if not (
-            cardinalities.shape == value_fields.shape == (n_fields,)
-            and cardinalities.dtype.kind == "i"
-            and value_fields.dtype == bool
-            and (cardinalities >= 1).all()
-        ):
-            raise ValueError(
-                f"the fitted attributes are inconsistent: expected {n_fields} fields with "
-                "cardinalities of at least 1."
-            )
-
-
-def _load_weights(module, state, name):
-    """Load a saved state dict into a freshly built ``module``, refusing one that does not fit."""
-    built = module.state_dict()
-    shapes = {key: tuple(tensor.shape) for key, tensor in state.items()}
-    if shapes != {key: tuple(tensor.shape) for key, tensor in built.items()}:
-        raise ValueError(
-            f"the saved weights do not fit the {name} network the file describes (missing, "
-            "extra or misshapen tensors)."
-        )
-    for key in state:
-        if key.endswith("offsets") and not torch.equal(state[key], built[key].cpu()):
-            raise ValueError(f"the stored field offsets {key!r} contradict the cardinalities.")
-    module.load_state_dict(state)
-
-
-def _restore(setter, state, what):
-    try:
-        setter(state)
-    except (RuntimeError, TypeError, KeyError) as exc:
-        raise ValueError(f"the state of {what!r} does not fit: {exc}") from exc
-
-
-def _fingerprint(dataset):
-    """Return a cheap identity of a dataset: its size, and a hash of its first and last rows."""
-    if dataset is None:
-        return None
-    if isinstance(dataset, ParquetShards):
-        return [len(dataset), [str(path) for path in dataset.paths_]]
-    digest = hashlib.blake2b(digest_size=16)
-    for part in (dataset.codes, dataset.values, dataset.y):
-        if part is not None:
-            digest.update(part[:1000].numpy().tobytes() + part[-1000:].numpy().tobytes())
-    return [len(dataset), digest.hexdigest()]

@@ -14,6 +14,9 @@ from pandas.api import types as pdt
 
 from . import _arrow
 
+# The kinds of field, as ``numeric_encoding`` and the model file name them.
+CATEGORICAL, QUANTILE, LOG_SQUARE, VALUE = "categorical", "quantile", "log_square", "value"
+
 
 def is_categorical_dtype(dtype) -> bool:
     """Tell whether ``categorical_features="auto"`` treats ``dtype`` as categorical."""
@@ -121,11 +124,11 @@ def field_from_state(field, j, kinds, missing_code, cardinality):
             f"field {j} has kind {field['kind']!r}, impossible with numeric_encoding={kinds[1]!r}."
         )
     out = {"categories": None, "known": None, "mean": 0.0, "scale": 1.0}
-    if field["kind"] == "value":
+    if field["kind"] == VALUE:
         out["mean"], out["scale"] = float(field["mean"]), float(field["scale"])
         n_codes, valid_missing = 1, (0,)
         valid = np.isfinite(out["mean"]) and 0 < out["scale"] < np.inf
-    elif field["kind"] == "quantile":
+    elif field["kind"] == QUANTILE:
         edges = np.array([float(edge) for edge in field["edges"]], dtype=np.float64)
         out["categories"] = edges
         n_codes = n_quantile_bins(edges) + 1
@@ -134,7 +137,7 @@ def field_from_state(field, j, kinds, missing_code, cardinality):
     else:  # a vocabulary: categorical, or log_square bin numbers
         known = list(field["categories"])
         out["known"] = pd.Index(known, tupleize_cols=False)
-        dtype = object if field["kind"] == "categorical" else np.float64
+        dtype = object if field["kind"] == CATEGORICAL else np.float64
         categories = np.empty(len(known) + bool(missing_code), dtype=dtype)
         categories[: len(known)] = known
         categories[len(known) :] = np.nan

@@ -1,4 +1,4 @@
-"""What ``FieldEncoder.partial_fit`` keeps of each column between chunks.
+"""``FieldEncoder.partial_fit``, and what it keeps of each column between chunks.
 
 Vocabulary columns keep exact counts (so the vocabulary, ``min_frequency`` and
 ``max_categories`` are those of ``fit`` on all chunks at once); quantile columns a
@@ -9,8 +9,13 @@ count, mean and sum of squared deviations (Chan's parallel update).
 
 import numpy as np
 import pandas as pd
+from sklearn.base import _fit_context
 
 from . import _encode
+from ._encode import CATEGORICAL, LOG_SQUARE, QUANTILE
+
+# What partial_fit leaves to compute until it is read (see StreamingFitMixin.__getattr__).
+_DEFERRED = ("categories_", "cardinalities_", "_missing_codes", "_known", "_means", "_scales")
 
 SAMPLE_SIZE = 200_000
 
@@ -94,3 +99,83 @@ class ColumnStream:
         self.mean += delta * n / total
         self.m2 += m2 + delta**2 * self.n * n / total
         self.n = total
+
+
+class StreamingFitMixin:
+    """``FieldEncoder``'s fit over chunks: ``partial_fit`` and its deferred state."""
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Learn from one more chunk of rows, as ``fit`` on all chunks seen so far would.
+
+        For data larger than memory: call it once per chunk (from
+        ``iter_criteo`` or ``pandas.read_csv(chunksize=...)``). Vocabularies are
+        exact: the codes equal those of ``fit`` on the concatenated chunks,
+        ``min_frequency`` and ``max_categories`` applying to the total counts.
+        Quantile edges come from a uniform sample of at most 200,000 values per
+        column (exact while fewer were seen); value fields' mean and standard
+        deviation are exact. The first call (or the first after ``fit``) starts
+        anew and sets the columns; later chunks must hold the same columns.
+
+        Parameters
+        ----------
+        X : {DataFrame, array-like} of shape (n_samples, n_features)
+            One chunk of the data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : FieldEncoder
+            The encoder, fitted on every chunk so far.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from sklearn_deepfm import FieldEncoder
+        >>> X = pd.DataFrame({"site": ["a", "b", "a", "c"], "clicks": [1, 5, 40, 3]})
+        >>> encoder = FieldEncoder(min_frequency=2)
+        >>> for chunk in (X[:2], X[2:]):
+        ...     encoder = encoder.partial_fit(chunk)
+        >>> encoder.transform(X)[:, 0], FieldEncoder(min_frequency=2).fit(X).transform(X)[:, 0]
+        (array([1, 0, 1, 0]), array([1, 0, 1, 0]))
+        """
+        streams = vars(self).get("_streams")
+        if streams is None:
+            self._fit(X)  # sets the columns, kinds and labels from the first chunk
+            streams = [ColumnStream(kind) for kind in self._kinds]
+        columns, _ = self._columns_for_transform(X)
+        for j, values in enumerate(columns):
+            streams[j].add(values, self._label(j))
+        self._streams, self._pending = streams, True
+        # computed from the streams when next read (__getattr__); the one-row look-up
+        # tables, built from the vocabularies, with them
+        for name in (*_DEFERRED, "_tables"):
+            vars(self).pop(name, None)
+        return self
+
+    def __getattr__(self, name):
+        """Compute the fitted state that ``partial_fit`` deferred, when it is first read.
+
+        Sorting a vocabulary after every chunk would cost more than counting it.
+        """
+        if name in _DEFERRED and self.__dict__.get("_pending"):
+            self._pending = False
+            self._init_fitted_state(len(self._kinds))
+            for j, stream in enumerate(self._streams):
+                self._fit_from_stream(j, stream)
+            return getattr(self, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _fit_from_stream(self, j, stream):
+        """Set field ``j`` from what ``partial_fit`` has seen of it so far."""
+        if self._kinds[j] in (CATEGORICAL, LOG_SQUARE):
+            dtype = object if self._kinds[j] == CATEGORICAL else np.float64
+            self._fit_vocabulary(j, *stream.vocabulary(), None, dtype=dtype)
+        elif self._kinds[j] == QUANTILE:
+            self._set_quantile(
+                j, _encode.quantile_edges(stream.sample, self.n_bins), stream.has_missing
+            )
+        else:
+            mean, std = stream.mean_and_std()
+            self._means[j], self._scales[j] = mean, std or 1.0

@@ -15,15 +15,13 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _encode, _lookup, _streaming
-
-# What partial_fit leaves to compute until it is read (see FieldEncoder.__getattr__).
-_DEFERRED = ("categories_", "cardinalities_", "_missing_codes", "_known", "_means", "_scales")
-# The kinds of field, as ``numeric_encoding`` and the model file name them.
-CATEGORICAL, QUANTILE, LOG_SQUARE, VALUE = "categorical", "quantile", "log_square", "value"
+from . import _encode, _lookup
+from ._encode import CATEGORICAL, LOG_SQUARE, QUANTILE, VALUE
+from ._encoder_state import EncoderStateMixin
+from ._streaming import StreamingFitMixin
 
 
-class FieldEncoder(TransformerMixin, BaseEstimator):
+class FieldEncoder(StreamingFitMixin, EncoderStateMixin, TransformerMixin, BaseEstimator):
     """Encode each column as one integer field index, the input of a DeepFM model.
 
     Every field reserves code 0 for values it cannot name: values never seen in fit,
@@ -166,68 +164,6 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
             vars(self).pop(name, None)
         return self
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
-        """Learn from one more chunk of rows, as ``fit`` on all chunks seen so far would.
-
-        For data larger than memory: call it once per chunk (from
-        ``iter_criteo`` or ``pandas.read_csv(chunksize=...)``). Vocabularies are
-        exact: the codes equal those of ``fit`` on the concatenated chunks,
-        ``min_frequency`` and ``max_categories`` applying to the total counts.
-        Quantile edges come from a uniform sample of at most 200,000 values per
-        column (exact while fewer were seen); value fields' mean and standard
-        deviation are exact. The first call (or the first after ``fit``) starts
-        anew and sets the columns; later chunks must hold the same columns.
-
-        Parameters
-        ----------
-        X : {DataFrame, array-like} of shape (n_samples, n_features)
-            One chunk of the data.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : FieldEncoder
-            The encoder, fitted on every chunk so far.
-
-        Examples
-        --------
-        >>> import pandas as pd
-        >>> X = pd.DataFrame({"site": ["a", "b", "a", "c"], "clicks": [1, 5, 40, 3]})
-        >>> encoder = FieldEncoder(min_frequency=2)
-        >>> for chunk in (X[:2], X[2:]):
-        ...     encoder = encoder.partial_fit(chunk)
-        >>> encoder.transform(X)[:, 0], FieldEncoder(min_frequency=2).fit(X).transform(X)[:, 0]
-        (array([1, 0, 1, 0]), array([1, 0, 1, 0]))
-        """
-        streams = vars(self).get("_streams")
-        if streams is None:
-            self._fit(X)  # sets the columns, kinds and labels from the first chunk
-            streams = [_streaming.ColumnStream(kind) for kind in self._kinds]
-        columns, _ = self._columns_for_transform(X)
-        for j, values in enumerate(columns):
-            streams[j].add(values, self._label(j))
-        self._streams, self._pending = streams, True
-        # computed from the streams when next read (__getattr__); the one-row look-up
-        # tables, built from the vocabularies, with them
-        for name in (*_DEFERRED, "_tables"):
-            vars(self).pop(name, None)
-        return self
-
-    def __getattr__(self, name):
-        """Compute the fitted state that ``partial_fit`` deferred, when it is first read.
-
-        Sorting a vocabulary after every chunk would cost more than counting it.
-        """
-        if name in _DEFERRED and self.__dict__.get("_pending"):
-            self._pending = False
-            self._init_fitted_state(len(self._kinds))
-            for j, stream in enumerate(self._streams):
-                self._fit_from_stream(j, stream)
-            return getattr(self, name)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
     def transform(self, X):
         """Encode X: one code (or standardized value) per row and fitted column.
 
@@ -326,72 +262,6 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
         # the look-up tables are a cache as large as the vocabularies: rebuilt on demand
         return {k: v for k, v in super().__getstate__().items() if k != "_tables"}
 
-    # fitted state, for persistence and export ----------------------------------------
-
-    def _get_fitted_state(self):
-        """Return the fitted state as plain Python values (see ``_set_fitted_state``).
-
-        ``fields`` holds one dict per field: ``name``, ``kind``, ``cardinality``,
-        ``missing_code`` and ``categories`` (vocabulary fields; ``categories[i]`` has
-        code ``i + 1``), ``edges`` (quantile) or ``mean`` and ``scale`` (value).
-        """
-        check_is_fitted(self)
-        names = getattr(self, "feature_names_in_", None)
-        fields = []
-        for j, (name, kind) in enumerate(
-            zip(self.get_feature_names_out(), self._kinds, strict=True)
-        ):
-            field = {
-                "name": str(name),
-                "kind": kind,
-                "cardinality": int(self.cardinalities_[j]),
-                "missing_code": int(self._missing_codes[j]),
-            }
-            if kind == QUANTILE:
-                field["edges"] = self.categories_[j].tolist()
-            elif kind == VALUE:
-                field["mean"], field["scale"] = float(self._means[j]), float(self._scales[j])
-            else:
-                known = _encode.known_values(self.categories_[j], self._missing_codes[j])
-                field["categories"] = known.tolist()
-            fields.append(field)
-        return {
-            "n_features_in": int(self.n_features_in_),
-            "feature_names_in": None if names is None else [str(n) for n in names],
-            # set_output's own setting (None when never called), not the global config
-            "output": getattr(self, "_sklearn_output_config", {}).get("transform"),
-            "fields": fields,
-        }
-
-    def _set_fitted_state(self, state):
-        """Restore what ``_get_fitted_state`` returned, refusing inconsistent fields."""
-        n, names, fields = state["n_features_in"], state["feature_names_in"], state["fields"]
-        if type(n) is not int or not isinstance(fields, list) or len(fields) != n:
-            raise ValueError("the encoder must describe n_features_in fields.")
-        if names is not None:
-            if len(names) != n or not all(isinstance(name, str) for name in names):
-                raise ValueError("feature_names_in_ must hold one str per feature.")
-            self.feature_names_in_ = np.asarray(names, dtype=object)
-        self.n_features_in_ = n
-        self._kinds = [field["kind"] for field in fields]
-        self.value_fields_ = np.array([kind == VALUE for kind in self._kinds])
-        self.categories_ = [None] * n
-        self.cardinalities_ = _encode.int_array([f["cardinality"] for f in fields], "cardinality")
-        self._missing_codes = _encode.int_array([f["missing_code"] for f in fields], "missing code")
-        self._known, self._tables = [None] * n, {}
-        self._means, self._scales = np.zeros(n), np.ones(n)
-        kinds = (CATEGORICAL, self.numeric_encoding)
-        for j, field in enumerate(fields):
-            restored = _encode.field_from_state(
-                field, j, kinds, self._missing_codes[j], self.cardinalities_[j]
-            )
-            self.categories_[j], self._known[j] = restored["categories"], restored["known"]
-            self._means[j], self._scales[j] = restored["mean"], restored["scale"]
-        if state["output"] is not None:
-            if state["output"] not in ("default", "pandas", "polars"):
-                raise ValueError(f"unknown output container {state['output']!r}.")
-            self.set_output(transform=state["output"])
-
     # fit ----------------------------------------------------------------------------
 
     def _fit(self, X):
@@ -449,19 +319,6 @@ class FieldEncoder(TransformerMixin, BaseEstimator):
         self._missing_codes[j] = n_bins + 1 if has_missing else 0
         self.cardinalities_[j] = n_bins + 1 + bool(self._missing_codes[j])
         self.categories_[j] = edges
-
-    def _fit_from_stream(self, j, stream):
-        """Set field ``j`` from what ``partial_fit`` has seen of it so far."""
-        if self._kinds[j] in (CATEGORICAL, LOG_SQUARE):
-            dtype = object if self._kinds[j] == CATEGORICAL else np.float64
-            self._fit_vocabulary(j, *stream.vocabulary(), None, dtype=dtype)
-        elif self._kinds[j] == QUANTILE:
-            self._set_quantile(
-                j, _encode.quantile_edges(stream.sample, self.n_bins), stream.has_missing
-            )
-        else:
-            mean, std = stream.mean_and_std()
-            self._means[j], self._scales[j] = mean, std or 1.0
 
     def _fit_vocabulary(self, j, uniques, counts, n_missing, order, *, dtype):
         known, missing_code = _encode.fit_vocabulary(
