@@ -141,10 +141,11 @@ class StreamingFitMixin:
         (array([1, 0, 1, 0]), array([1, 0, 1, 0]))
         """
         streams = vars(self).get("_streams")
-        if streams is None:
-            self._fit(X)  # sets the columns, kinds and labels from the first chunk
+        if streams is None:  # the first chunk sets the columns and their kinds
+            columns = self._start_fit(X)
             streams = [ColumnStream(kind) for kind in self._kinds]
-        columns, _ = self._columns_for_transform(X)
+        else:
+            columns, _ = self._columns_for_transform(X)
         for j, values in enumerate(columns):
             streams[j].add(values, self._label(j))
         self._streams, self._pending = streams, True

@@ -265,6 +265,11 @@ class FieldEncoder(StreamingFitMixin, EncoderStateMixin, TransformerMixin, BaseE
     # fit ----------------------------------------------------------------------------
 
     def _fit(self, X):
+        for j, values in enumerate(self._start_fit(X)):
+            self._fit_column(j, values)
+
+    def _start_fit(self, X):
+        """Validate ``X`` anew and decide each field's kind; return X's columns."""
         if isinstance(X, pd.DataFrame):
             validate_data(self, X, skip_check_array=True, reset=True)
             if X.shape[0] == 0 or X.shape[1] == 0:
@@ -284,8 +289,7 @@ class FieldEncoder(StreamingFitMixin, EncoderStateMixin, TransformerMixin, BaseE
         self._kinds = [CATEGORICAL if c else self.numeric_encoding for c in categorical]
         self.value_fields_ = np.array([kind == VALUE for kind in self._kinds])
         self._init_fitted_state(n_features)
-        for j, values in enumerate(columns):
-            self._fit_column(j, values)
+        return columns
 
     def _init_fitted_state(self, n_features):
         self.categories_ = [None] * n_features
