@@ -137,3 +137,92 @@ def test_read_only_memmap_is_shared_not_copied(tmp_path, raw):
     from_map = DeepFMClassifier(**params).fit(mapped, y).predict_proba(mapped)
     from_array = DeepFMClassifier(**params).fit(codes, y).predict_proba(codes)
     np.testing.assert_array_equal(from_map, from_array)
+
+
+MEMMAP_CHILD = """
+import sys, threading, time
+import numpy as np, torch
+torch.set_num_threads(1)
+from sklearn_deepfm import DeepFMClassifier
+
+def anon_kib():
+    for line in open("/proc/self/status"):
+        if line.startswith("RssAnon"):
+            return int(line.split()[1])
+
+path, copy = sys.argv[1], sys.argv[2] == "copy"
+codes = np.load(path, mmap_mode="r")
+if copy:  # the control: fit as it was before, copying read-only input whole
+    import sklearn_deepfm._base as base
+    as_tensors = base.as_tensors
+    base.as_tensors = lambda X, *args: as_tensors(np.array(X), *args)
+y = (np.arange(len(codes)) % 3 == 0).astype(int)
+clf = DeepFMClassifier(embedding_dim=2, hidden_layer_sizes=(4,), batch_size=8192,
+                       max_epochs=1, early_stopping=True, random_state=0)
+clf.fit(codes[:2000], y[:2000])  # torch's and skorch's own allocations, before measuring
+start, peak, done = anon_kib(), [0], [False]
+
+def sample():  # RssAnon has no high-water mark: sample it while fit runs
+    while not done[0]:
+        peak[0] = max(peak[0], anon_kib())
+        time.sleep(0.005)
+
+thread = threading.Thread(target=sample)
+thread.start()
+clf.fit(codes, y)
+done[0] = True
+thread.join()
+print((peak[0] - start) * 1024)
+"""
+
+
+def test_a_read_only_memmap_is_not_copied_whole_during_fit(tmp_path):
+    """Fit on a read-only memmap allocates a whole array less than fit copying it did.
+
+    The peak of anonymous memory (the file's pages are page cache, not counted) is
+    compared with the control: the same fit with the input copied whole first, as
+    ``fit`` did before. Training itself allocates the same in both.
+    """
+    import subprocess
+    import sys
+
+    rows, fields = 600_000, 24
+    codes = np.lib.format.open_memmap(tmp_path / "codes.npy", "w+", np.int32, (rows, fields))
+    codes[:] = np.random.default_rng(0).integers(0, 50, (rows, fields), dtype=np.int32)
+    codes.flush()
+    del codes
+    size = rows * fields * 4  # 55 MiB
+    growth = {}
+    for mode in ("memmap", "copy"):
+        done = subprocess.run(
+            [sys.executable, "-c", MEMMAP_CHILD, str(tmp_path / "codes.npy"), mode],
+            capture_output=True,
+            text=True,
+            timeout=240,
+            env={**__import__("os").environ, "OMP_NUM_THREADS": "1"},
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        growth[mode] = int(done.stdout.split()[-1])
+    assert growth["copy"] - growth["memmap"] > 0.8 * size, growth
+
+
+def test_weights_from_a_shard_column_train_as_sample_weight_and_the_model_saves(tmp_path, raw):
+    import io
+
+    from sklearn_deepfm import load, save
+
+    X, y, encoder = raw
+    weight = np.random.default_rng(0).uniform(0.1, 3, len(X))
+    frame = X.assign(label=y, weight=weight)
+    write_parquet_shards(encoder, [frame], tmp_path / "w", sample_weight="weight")
+    params = dict(SMALL, max_epochs=2, early_stopping=False)
+    from_disk = DeepFMClassifier(**params).fit(ParquetShards(tmp_path / "w"))
+    in_memory = DeepFMClassifier(**params).fit(encoder.transform(X), y, sample_weight=weight)
+    unweighted = DeepFMClassifier(**params).fit(encoder.transform(X), y)
+    codes = encoder.transform(X)
+    np.testing.assert_array_equal(from_disk.predict_proba(codes), in_memory.predict_proba(codes))
+    assert not np.array_equal(from_disk.predict_proba(codes), unweighted.predict_proba(codes))
+    buffer = io.BytesIO()
+    save(from_disk, buffer)
+    loaded = load(io.BytesIO(buffer.getvalue()))
+    np.testing.assert_array_equal(loaded.predict_proba(codes), from_disk.predict_proba(codes))
