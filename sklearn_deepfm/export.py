@@ -180,21 +180,26 @@ def export_torch(model, path):
 
     Examples
     --------
+    A Pipeline's network, after its encoder (here with a continuous field, so the
+    program takes ``values`` too):
+
     >>> import os, tempfile
     >>> import numpy as np
     >>> import torch
-    >>> from sklearn_deepfm import DeepFMClassifier, make_ctr_classification
-    >>> X, y = make_ctr_classification(n_samples=200, random_state=0)
-    >>> clf = DeepFMClassifier(
-    ...     embedding_dim=4, hidden_layer_sizes=(8,), max_epochs=1, random_state=0
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn_deepfm import DeepFMClassifier, FieldEncoder, make_ctr_classification
+    >>> X, y = make_ctr_classification(n_samples=200, n_numeric=1, as_frame=True, random_state=0)
+    >>> pipe = make_pipeline(
+    ...     FieldEncoder(numeric_encoding="value"), DeepFMClassifier(max_epochs=1, random_state=0)
     ... ).fit(X, y)
+    >>> encoded = pipe[0].transform(X)
+    >>> codes, values = torch.as_tensor(encoded).long(), torch.as_tensor(encoded).float()
     >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     path = os.path.join(tmp, "ctr.pt2")
-    ...     export_torch(clf, path)
-    ...     program = torch.export.load(path).module()
-    >>> with torch.no_grad():
-    ...     logit, probability = program(codes=torch.as_tensor(X))
-    >>> np.allclose(probability.numpy(), clf.predict_proba(X)[:, 1], atol=1e-5)
+    ...     export_torch(pipe, os.path.join(tmp, "ctr.pt2"))
+    ...     program = torch.export.load(os.path.join(tmp, "ctr.pt2")).module()
+    ...     with torch.no_grad():
+    ...         probability = program(codes=codes, values=values)[1].numpy()
+    >>> np.allclose(probability, pipe.predict_proba(X)[:, 1], atol=1e-5)
     True
     """
     serving, inputs, dynamic_shapes, metadata = _serving(model, "export_torch")
