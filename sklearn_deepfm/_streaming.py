@@ -9,15 +9,19 @@ count, mean and sum of squared deviations (Chan's parallel update).
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sklearn.base import _fit_context
 
-from . import _encode
+from . import _arrow, _encode
 from ._encode import CATEGORICAL, LOG_SQUARE, QUANTILE
 
 # What partial_fit leaves to compute until it is read (see StreamingFitMixin.__getattr__).
 _DEFERRED = ("categories_", "cardinalities_", "_missing_codes", "_known", "_means", "_scales")
 
 SAMPLE_SIZE = 200_000
+# Sum the chunks' Arrow counts every this many chunks, to bound what is kept.
+_MERGE_EVERY = 8
 
 
 class ColumnStream:
@@ -35,7 +39,7 @@ class ColumnStream:
     >>> stream = ColumnStream("categorical")
     >>> stream.add(np.array(["a", "b", None], dtype=object), "'site'")
     >>> stream.add(np.array(["a"], dtype=object), "'site'")
-    >>> uniques, counts, n_missing = stream.vocabulary()
+    >>> uniques, counts, n_missing, order = stream.vocabulary()
     >>> list(uniques), counts.tolist(), n_missing
     (['a', 'b'], [2, 1], 1)
     """
@@ -43,6 +47,7 @@ class ColumnStream:
     def __init__(self, kind, seed=0):
         self.kind = kind
         self.counts, self.n_missing = None, 0  # vocabulary kinds
+        self._strings = []  # Arrow string columns: (values, counts) of each chunk
         self.sample, self.n_observed, self.has_missing = np.empty(0), 0, False  # quantile
         self.n, self.mean, self.m2 = 0, 0.0, 0.0  # value
         self._rng = np.random.default_rng(seed)
@@ -62,19 +67,61 @@ class ColumnStream:
             self._moments(x[~np.isnan(x)])
 
     def vocabulary(self):
-        """Return ``(uniques, counts, n_missing)`` as ``_encode.count_values`` does."""
-        return self.counts.index, self.counts.to_numpy(), self.n_missing
+        """Return ``(uniques, counts, n_missing, order)`` as ``_encode.count_values`` does."""
+        if self._strings and self.counts is None:  # Arrow all along: summed and sorted in C++
+            return self._arrow_vocabulary()
+        if self._strings:  # Arrow and other storages mixed: pandas counts them together
+            values, counts = self._merge_strings()
+            self._add_counts(pd.Index(values.to_pylist()), counts.to_numpy())
+            self._strings = []
+        return self.counts.index, self.counts.to_numpy(), self.n_missing, None
+
+    def _arrow_vocabulary(self):
+        values, counts = self._merge_strings()
+        order = pc.array_sort_indices(values)
+        uniques = pd.Index(pd.array(values.take(order), dtype=pd.StringDtype("pyarrow")))
+        counts = counts.take(order).to_numpy().astype(np.int64)
+        return uniques, counts, self.n_missing, np.arange(len(uniques), dtype=np.intp)
+
+    def _merge_strings(self):
+        """Sum the counts of each string over the chunks seen so far (Arrow's group-by)."""
+        if len(self._strings) > 1:
+            table = pa.table(
+                {
+                    "value": pa.chunked_array([v for v, _ in self._strings]),
+                    "count": pa.chunked_array([c for _, c in self._strings]),
+                }
+            )
+            summed = table.group_by("value").aggregate([("count", "sum")])
+            self._strings = [
+                (summed["value"].combine_chunks(), summed["count_sum"].combine_chunks())
+            ]
+        return self._strings[0]
 
     def mean_and_std(self):
         """Return the mean and standard deviation of the values seen (0 and 0 for none)."""
         return self.mean, float(np.sqrt(self.m2 / self.n)) if self.n else 0.0
 
     def _count(self, values, label):
+        strings = _arrow.string_array(values) if self.kind == CATEGORICAL else None
+        if strings is not None:  # Arrow strings: counted, and later summed, by Arrow
+            counted = pc.value_counts(strings)
+            values, counts = counted.field("values"), counted.field("counts")
+            present = pc.is_valid(values)
+            self.n_missing += int(pc.sum(pc.filter(counts, pc.invert(present))).as_py() or 0)
+            self._strings.append((values.filter(present), counts.filter(present)))
+            if len(self._strings) >= _MERGE_EVERY:  # bound the chunks' lists
+                self._merge_strings()
+            return
         uniques, counts, n_missing, _ = _encode.count_values(values, label)
+        self._add_counts(uniques, counts)
+        self.n_missing += n_missing
+
+    def _add_counts(self, uniques, counts):
         chunk = pd.Series(counts, index=uniques)
         if self.counts is not None:  # one hash pass over both, no sorting
             chunk = pd.concat([self.counts, chunk]).groupby(level=0, sort=False).sum()
-        self.counts, self.n_missing = chunk, self.n_missing + n_missing
+        self.counts = chunk
 
     def _sample(self, x):
         """Reservoir sampling (algorithm R), vectorised over the chunk."""
@@ -172,7 +219,7 @@ class StreamingFitMixin:
         """Set field ``j`` from what ``partial_fit`` has seen of it so far."""
         if self._kinds[j] in (CATEGORICAL, LOG_SQUARE):
             dtype = object if self._kinds[j] == CATEGORICAL else np.float64
-            self._fit_vocabulary(j, *stream.vocabulary(), None, dtype=dtype)
+            self._fit_vocabulary(j, *stream.vocabulary(), dtype=dtype)
         elif self._kinds[j] == QUANTILE:
             self._set_quantile(
                 j, _encode.quantile_edges(stream.sample, self.n_bins), stream.has_missing
