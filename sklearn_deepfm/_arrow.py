@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 
 def string_array(values):
-    """Return the Arrow array behind a pandas Series or Index of Arrow strings, else None.
+    """Return the Arrow array behind a Series, Index or array of Arrow strings, else None.
 
     Examples
     --------
@@ -24,11 +24,13 @@ def string_array(values):
     >>> string_array(pd.Series(["a", None], dtype=object)) is None
     True
     """
-    if not isinstance(values, pd.Series | pd.Index):
-        return None
+    if not isinstance(values, pd.Series | pd.Index | pd.api.extensions.ExtensionArray):
+        return None  # numpy arrays: object or numbers
     dtype = values.dtype
     if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
-        return pa.array(values.array)
+        return pa.array(
+            values if isinstance(values, pd.api.extensions.ExtensionArray) else values.array
+        )
     return None
 
 

@@ -47,7 +47,7 @@ class ColumnStream:
     def __init__(self, kind, seed=0):
         self.kind = kind
         self.counts, self.n_missing = None, 0  # vocabulary kinds
-        self._strings = []  # Arrow string columns: (values, counts) of each chunk
+        self._strings = []  # Arrow strings or bin numbers: (values, counts) of each chunk
         self.sample, self.n_observed, self.has_missing = np.empty(0), 0, False  # quantile
         self.n, self.mean, self.m2 = 0, 0.0, 0.0  # value
         self._rng = np.random.default_rng(seed)
@@ -79,7 +79,10 @@ class ColumnStream:
     def _arrow_vocabulary(self):
         values, counts = self._merge_strings()
         order = pc.array_sort_indices(values)
-        uniques = pd.Index(pd.array(values.take(order), dtype=pd.StringDtype("pyarrow")))
+        if pa.types.is_floating(values.type):
+            uniques = pd.Index(values.take(order).to_numpy(zero_copy_only=False))
+        else:
+            uniques = pd.Index(pd.array(values.take(order), dtype=pd.StringDtype("pyarrow")))
         counts = counts.take(order).to_numpy().astype(np.int64)
         return uniques, counts, self.n_missing, np.arange(len(uniques), dtype=np.intp)
 
@@ -103,9 +106,12 @@ class ColumnStream:
         return self.mean, float(np.sqrt(self.m2 / self.n)) if self.n else 0.0
 
     def _count(self, values, label):
-        strings = _arrow.string_array(values) if self.kind == CATEGORICAL else None
-        if strings is not None:  # Arrow strings: counted, and later summed, by Arrow
-            counted = pc.value_counts(strings)
+        if self.kind == CATEGORICAL:
+            array = _arrow.string_array(values)
+        else:  # log_square bin numbers: float64, NaN (missing) as null
+            array = pa.array(values, from_pandas=True)
+        if array is not None:  # counted, and later summed, by Arrow
+            counted = pc.value_counts(array)
             values, counts = counted.field("values"), counted.field("counts")
             present = pc.is_valid(values)
             self.n_missing += int(pc.sum(pc.filter(counts, pc.invert(present))).as_py() or 0)
