@@ -55,7 +55,6 @@ def test_two_torchrun_processes_train_as_one(tmp_path):
 
 def test_grid_search_on_a_dask_cluster_equals_one_process(one_thread):
     distributed = pytest.importorskip("distributed", reason="pip install 'sklearn-deepfm[dask]'")
-    from joblib import parallel_backend
     from sklearn.model_selection import GridSearchCV
     from sklearn.pipeline import make_pipeline
 
@@ -66,21 +65,35 @@ def test_grid_search_on_a_dask_cluster_equals_one_process(one_thread):
     )
     grid = {"deepfmclassifier__learning_rate": [1e-3, 1e-2]}
     local = GridSearchCV(pipe, grid, scoring="roc_auc", cv=3, n_jobs=1).fit(X, y)
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        workers = list(client.scheduler_info()["workers"])
-        tasks = [client.submit(threads_wanted, None, pure=False, workers=[w]) for w in workers]
-        assert client.gather(tasks) == [1, 1]  # a fit in a task uses its worker's 1 thread
-        with parallel_backend("dask"):
-            remote = GridSearchCV(pipe, grid, scoring="roc_auc", cv=3, n_jobs=-1).fit(X, y)
+    # Dask's nanny writes its workers' OMP_NUM_THREADS=1 (and the like) into this
+    # process's environment: restore it, or later subprocesses run single-threaded
+    environ = dict(os.environ)
+    try:
+        remote, threads = _search_on_a_local_cluster(distributed, pipe, grid, X, y)
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
+    assert threads == [1, 1]  # a fit in a task uses its worker's 1 thread
     np.testing.assert_array_equal(
         remote.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"]
     )
     assert remote.best_params_ == local.best_params_
+
+
+def _search_on_a_local_cluster(distributed, pipe, grid, X, y):
+    from joblib import parallel_backend
+    from sklearn.model_selection import GridSearchCV
+
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    with cluster, distributed.Client(cluster) as client:
+        workers = list(client.scheduler_info()["workers"])
+        tasks = [client.submit(threads_wanted, None, pure=False, workers=[w]) for w in workers]
+        threads = client.gather(tasks)
+        with parallel_backend("dask"):
+            search = GridSearchCV(pipe, grid, scoring="roc_auc", cv=3, n_jobs=-1).fit(X, y)
+    return search, threads
 
 
 def test_n_threads_sets_torch_threads_during_fit_only(one_thread):
