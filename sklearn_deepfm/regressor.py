@@ -50,7 +50,7 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         Adam's step size.
     batch_size : int or "auto", default=256
         Rows per training step; capped at the number of training rows.
-        Smaller than the classifier's 1024: on MovieLens 100K (80k training
+        Smaller than the 1024 of large data: on MovieLens 100K (80k training
         ratings, seeds 0-2) 256 gave a test RMSE of 0.916 against 0.924, and
         on a few thousand rows 1024 makes too few steps an epoch for early
         stopping to see the validation loss fall. "auto" is the classifier's
