@@ -53,7 +53,6 @@ Results go to ``benchmarks/results/quality_<data>.json`` and ``.md``, the ROC cu
 """
 
 import argparse
-import ast
 import json
 import os
 import platform
@@ -76,6 +75,7 @@ from sklearn_deepfm import DeepFMClassifier, FieldEncoder
 
 # the data loaders beside this file, also when a test loads it by path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from movielens import parse_settings  # noqa: E402
 from quality_data import LOADERS  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
@@ -121,18 +121,6 @@ def load(data, quick=False):
         X_test, y_test = X_test.iloc[: QUICK["test_rows"]], y_test[: QUICK["test_rows"]]
         split += f"; quick: first {len(X_train)} train and {len(X_test)} test rows"
     return X_train, np.asarray(y_train), X_test, np.asarray(y_test), categorical, split
-
-
-def parse_settings(pairs):
-    """``["batch_size=1024", "dropout=0.2"]`` to a dict of Python values."""
-    settings = {}
-    for pair in pairs:
-        name, _, value = pair.partition("=")
-        try:
-            settings[name] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            settings[name] = value
-    return settings
 
 
 # models ------------------------------------------------------------------------------
