@@ -27,8 +27,19 @@ and Criteo's ``C1..C26`` named categorical). Data sets (``--data``):
     ``avazu_9k`` (the first 8,999 rows of Avazu's Kaggle ``train``): the first 7,199 rows
     train, the last 1,800 test; ``id`` and the constant ``hour`` are dropped, the other
     21 columns are categorical.
+``frappe_260k``
+    ``frappe_202k`` (NFM's train split, rebuilt) trains, ``frappe`` (57,722 rows) tests.
+``movielens``
+    MovieLens 100K, rating >= 4 as the click, ``movielens.py``'s joined fields (user,
+    item, gender, occupation, zip and genres categorical), a random 80/20 split.
+``talkingdata``
+    ``talkingdata_100k`` (227 downloads in 100,000 clicks): ip, app, device, os and
+    channel categorical, the hour of ``click_time`` binned; a stratified 2/3-1/3 split.
 ``synthetic``
     ``make_ctr_classification`` (6,000 rows), 2/3 train and 1/3 test, for smoke runs.
+
+``--set batch_size=1024`` (any ``DeepFMClassifier`` parameter) runs the family with
+other settings, e.g. the defaults before issue 13; ``--name`` names the result files.
 
 ``--seeds N`` fits every model of the family with seeds 0 to N-1 and reports the mean
 and standard deviation: with one seed, AUC differences below about 0.005 are noise.
@@ -45,28 +56,30 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import sklearn
 import torch
 from sklearn.ensemble import VotingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss, roc_auc_score, roc_curve
-from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 from threadpoolctl import threadpool_limits
 
 import sklearn_deepfm
-from sklearn_deepfm import DeepFMClassifier, FieldEncoder, make_ctr_classification
-from sklearn_deepfm.datasets import CRITEO_CAT_COLUMNS, load_criteo, load_frappe
+from sklearn_deepfm import DeepFMClassifier, FieldEncoder
+
+# the data loaders beside this file, also when a test loads it by path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from movielens import parse_settings  # noqa: E402
+from quality_data import LOADERS  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-DATASETS = ("frappe", "criteo", "avazu", "synthetic")
+DATASETS = tuple(LOADERS)
 # The DeepFM paper's table order.
 DEEP_MODELS = ("lr", "fm", "fnn", "ipnn", "opnn", "dnn", "wide_deep", "deepfm")
 # DeepFMClassifiers combined, already over seeds: fitted once however many --seeds.
@@ -87,6 +100,7 @@ LABELS = {
     "lightgbm": "LightGBM",
 }
 SEED = 0
+SETTINGS = {}  # --set: DeepFMClassifier parameters over the defaults, for a comparison
 TUNING_FRACTION = 0.2  # the last training rows, to tune the references
 LR_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
 LIGHTGBM = dict(objective="binary", learning_rate=0.05)  # other parameters: the defaults
@@ -99,34 +113,9 @@ QUICK = dict(train_rows=600, test_rows=400, max_epochs=1, lr_grid=(0.1,), trees=
 
 def load(data, quick=False):
     """Return ``X_train, y_train, X_test, y_test``, the categorical columns and the split."""
-    if data == "frappe":
-        X, y = load_frappe(DATA / "frappe" / "frappe.train.libfm", return_X_y=True)
-        X_train, X_test, y_train, y_test = train_test_split(
-            X, y, test_size=1 / 3, random_state=SEED
-        )
-        split = "random 2/3 train, 1/3 test (seed 0)"
-        categorical = list(X.columns)  # libFM feature ids: categorical, though integers
-    elif data == "criteo":
-        X, y = load_criteo(DATA / "criteo_8k" / "criteo_8k.txt", return_X_y=True)
-        X_train, X_test, y_train, y_test = X.iloc[:6400], X.iloc[6400:], y[:6400], y[6400:]
-        split = "time-ordered: first 6,400 rows train, last 1,600 test"
-        categorical = list(CRITEO_CAT_COLUMNS)
-    elif data == "avazu":
-        frame = pd.read_csv(DATA / "avazu_9k" / "avazu_9k.csv", dtype=str)
-        y = frame.pop("click").astype(np.int8).to_numpy()
-        X = frame.drop(columns=["id", "hour"])  # a row key and a constant
-        X_train, X_test, y_train, y_test = X.iloc[:7199], X.iloc[7199:], y[:7199], y[7199:]
-        split = "file order: first 7,199 rows train, last 1,800 test"
-        categorical = list(X.columns)  # all ids, some integer-coded: read as strings
-    elif data == "synthetic":
-        X, y = make_ctr_classification(n_samples=6000, as_frame=True, random_state=SEED)
-        X_train, X_test, y_train, y_test = train_test_split(
-            X, np.asarray(y), test_size=1 / 3, random_state=SEED
-        )
-        split = "random 2/3 train, 1/3 test (seed 0)"
-        categorical = list(X.columns)
-    else:
+    if data not in LOADERS:
         raise ValueError(f"data must be one of {DATASETS}. Got {data!r}.")
+    X_train, y_train, X_test, y_test, categorical, split = LOADERS[data]()
     if quick:
         X_train, y_train = X_train.iloc[: QUICK["train_rows"]], y_train[: QUICK["train_rows"]]
         X_test, y_test = X_test.iloc[: QUICK["test_rows"]], y_test[: QUICK["test_rows"]]
@@ -139,16 +128,19 @@ def load(data, quick=False):
 
 def fit_deep(model, codes, y, quick, seed=SEED):
     """A ``DeepFMClassifier`` of the family with the default hyper-parameters."""
-    clf = DeepFMClassifier(model=model, random_state=seed)
+    clf = DeepFMClassifier(model=model, random_state=seed, **SETTINGS)
     if quick:
         clf.set_params(max_epochs=QUICK["max_epochs"])
     clf.fit(codes, y)
-    return clf.predict_proba, {"epochs": clf.n_iter_}
+    return clf.predict_proba, {"epochs": clf.n_iter_, "batch": clf.batch_size_}
 
 
 def fit_deep_vote(codes, y, quick):
     """The README's recipe: default DeepFMs of seeds 0, 1, ..., probabilities averaged."""
-    members = [(f"seed{seed}", DeepFMClassifier(random_state=seed)) for seed in range(VOTE_SEEDS)]
+    members = [
+        (f"seed{seed}", DeepFMClassifier(random_state=seed, **SETTINGS))
+        for seed in range(VOTE_SEEDS)
+    ]
     vote = VotingClassifier(members, voting="soft")
     if quick:
         vote.set_params(**{f"{name}__max_epochs": QUICK["max_epochs"] for name, _ in members})
@@ -240,6 +232,7 @@ def evaluate(name, train, test, categorical, args):
             "AUC sd": round(float(aucs.std()), 4),
             "log loss sd": round(float(losses.std()), 4),
             "epochs of seed 0": details["epochs"],
+            "batch": details["batch"],
         }
     row = {
         "model": name,
@@ -373,7 +366,17 @@ def main(argv=None):
         default=1,
         help="seeds of each model of the family, reported as mean and sd (1)",
     )
+    parser.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="NAME=VALUE",
+        help="DeepFMClassifier parameters over the defaults, e.g. batch_size=1024",
+    )
+    parser.add_argument("--name", help="results file stem (quality_<data>)")
     args = parser.parse_args(argv)
+    SETTINGS.clear()
+    SETTINGS.update(parse_settings(args.set))
     if args.threads:  # on a machine shared with other jobs, fewer threads avoid stalls
         torch.set_num_threads(args.threads)
         threadpool_limits(args.threads)
@@ -402,7 +405,7 @@ def main(argv=None):
         "prior_log_loss": log_loss(y_test, prior),
         "deepfm_defaults": {
             k: v
-            for k, v in DeepFMClassifier().get_params().items()
+            for k, v in DeepFMClassifier(**SETTINGS).get_params().items()
             if k not in ("model", "random_state", "verbose", "device")
         },
         "machine": machine(),
@@ -422,7 +425,7 @@ def main(argv=None):
     report["total_seconds"] = time.perf_counter() - start
 
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = f"quality_{args.data}"
+    stem = args.name or f"quality_{args.data}"
     (args.out / f"{stem}.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
     (args.out / f"{stem}.md").write_text(markdown(report))
     plot(report, curves, args.out, stem)

@@ -47,6 +47,11 @@ _PREDICT_BATCH_SIZE = 65_536
 _DTYPES = [np.float64, np.float32, np.int64, np.int32]
 # With early_stopping="auto", hold out a validation split from this many rows on.
 _AUTO_EARLY_STOPPING_MIN_SAMPLES = 2_000
+# batch_size="auto": about this many steps an epoch on small data, so that a few
+# thousand rows train as far in a few epochs as large data does in one; the batch
+# stays between the two bounds (large batches are fast per row; see auto_batch_size).
+_AUTO_STEPS_PER_EPOCH = 32
+_AUTO_BATCH_MIN, _AUTO_BATCH_MAX = 16, 1024
 # What a saved state may name as a fitted attribute.
 _ATTRIBUTE = re.compile(r"_?[a-z][a-z0-9_]*")
 
@@ -73,7 +78,7 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
         "batch_norm": ["boolean"],
         "embedding_l2": [Interval(Real, 0, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": [StrOptions({"auto"}), "boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
@@ -103,6 +108,7 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
         prepare = self._shards_for_fit if isinstance(X, ParquetShards) else self._arrays_for_fit
         train, valid = prepare(X, y, sample_weight, first=first, classes=classes, epochs=epochs)
         self._part = _distributed.world(self.device)  # (rank, world size) of this fit
+        self.batch_size_ = self._resolve_batch_size(len(train))
         # a first fit (not partial_fit) with checkpoint_dir saves each epoch and resumes
         checkpointing = first and epochs is None and self.checkpoint_dir is not None
         self._checkpoint_run = self._run_identity(train, valid) if checkpointing else None
@@ -264,12 +270,12 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
         """Build and initialise a new net; FNN's first trains its FM for the embeddings."""
         pretrained = None
         if self.model == "fnn":
-            pretrained = self._build_net(len(train), valid, model="fm", checkpoint=False)
+            pretrained = self._build_net(self.batch_size_, valid, model="fm", checkpoint=False)
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(self._seed)
                 with _distributed.data_parallel(pretrained, self._part[1]):
                     pretrained.fit(train, y=None, epochs=epochs)
-        net = self._build_net(len(train), valid)
+        net = self._build_net(self.batch_size_, valid)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self._seed)
             net.initialize()  # as net.fit would, but FNN's table goes in first
@@ -282,7 +288,7 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
         """Prepare the fitted ``net_`` to continue training on new data."""
         net = self.net_
         net.set_params(
-            batch_size=min(self.batch_size, len(train)),
+            batch_size=self.batch_size_,
             train_split=None if valid is None else predefined_split(valid),
             verbose=self._verbosity(),
         )
@@ -323,7 +329,13 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
         """``verbose``, on rank 0 of a data-parallel fit only: one log, not one per process."""
         return self.verbose if _distributed.rank() == 0 else 0
 
-    def _build_net(self, n_train, valid, model=None, module=None, checkpoint=True):
+    def _resolve_batch_size(self, n_train):
+        """Rows per training step for ``n_train`` rows: ``batch_size`` or its "auto" rule."""
+        if self.batch_size == "auto":
+            return auto_batch_size(n_train)
+        return max(1, min(self.batch_size, n_train))
+
+    def _build_net(self, batch_size, valid, model=None, module=None, checkpoint=True):
         """Build the skorch net of ``model`` (default ``self.model``), or of ``module``.
 
         ``module``, a pair ``(class, arguments)``, gives the network of a saved
@@ -352,7 +364,7 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
             optimizer_sparse=self._sparse_optimizer,
             lr=self.learning_rate,
             max_epochs=self.max_epochs,
-            batch_size=min(self.batch_size, n_train),
+            batch_size=batch_size,
             iterator_train=BatchIterator,
             iterator_train__shuffle=True,
             iterator_train__generator=torch.Generator().manual_seed(self._seed),
@@ -411,3 +423,19 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
     def _names(self):
         """``feature_names_in_`` where fitted on a DataFrame, to name columns in errors."""
         return getattr(self, "feature_names_in_", None)
+
+
+def auto_batch_size(n_train):
+    """Return the rows per step of ``batch_size="auto"`` for ``n_train`` training rows.
+
+    ``n_train // 32`` (about 32 steps an epoch), at least 16 and at most 1024, and
+    never more than ``n_train``: 1024 from 32,768 training rows on, 200 for 6,400.
+
+    Examples
+    --------
+    >>> from sklearn_deepfm._base import auto_batch_size
+    >>> [auto_batch_size(n) for n in (10, 200, 6_400, 38_481, 1_000_000)]
+    [10, 16, 200, 1024, 1024]
+    """
+    size = min(_AUTO_BATCH_MAX, max(_AUTO_BATCH_MIN, n_train // _AUTO_STEPS_PER_EPOCH))
+    return max(1, min(size, n_train))

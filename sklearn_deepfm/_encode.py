@@ -6,6 +6,7 @@ or Arrow's for Arrow strings (``_arrow``), bins through one sort and vectorised
 comparisons.
 """
 
+import re
 from numbers import Integral
 
 import numpy as np
@@ -28,12 +29,43 @@ def is_categorical_dtype(dtype) -> bool:
     )
 
 
+# Last words of a column name that mark integer codes of things (users, apps, device
+# types), not quantities: binned into quantiles, unrelated ids would share a code.
+ID_WORDS = frozenset(
+    {"id", "ids", "uid", "key", "user", "item", "movie", "product", "app", "site", "device"}
+    | {"ip", "os", "channel", "campaign", "advertiser", "publisher", "zip", "type", "code"}
+    | {"category"}
+)
+
+
+def looks_like_id(name) -> bool:
+    """Tell whether a column name names ids: its last word is in ID_WORDS, or ends in ``id``.
+
+    The name is lower-cased and split into words at anything but letters and
+    digits; the last word decides, as the noun of ``user_age`` is an age:
+    ``user_id``, ``userId``, ``item``, ``ip`` and ``device_type`` look like ids;
+    ``user_age``, ``clicks``, ``I5`` and ``paid`` do not.
+
+    Examples
+    --------
+    >>> [looks_like_id(name) for name in ("user_id", "movieId", "app", "user_age", "I5")]
+    [True, True, True, False, False]
+    """
+    word = re.split(r"[^0-9a-z]+", str(name).lower())[-1]
+    return word in ID_WORDS or (word.endswith("id") and word[:-2] in ID_WORDS)
+
+
+def is_auto_categorical(name, dtype) -> bool:
+    """``categorical_features="auto"``: a categorical dtype, or integers under an id-like name."""
+    return is_categorical_dtype(dtype) or (pdt.is_integer_dtype(dtype) and looks_like_id(name))
+
+
 def categorical_mask(categorical_features, X) -> np.ndarray:
     """Tell which columns of X are categorical, from ``categorical_features`` and dtypes."""
     n_features = X.shape[1]
     if isinstance(categorical_features, str):  # "auto"
         if isinstance(X, pd.DataFrame):
-            return np.array([is_categorical_dtype(dtype) for dtype in X.dtypes])
+            return np.array([is_auto_categorical(n, d) for n, d in X.dtypes.items()])
         return np.full(n_features, is_categorical_dtype(X.dtype))
     names = list(X.columns) if isinstance(X, pd.DataFrame) else []
     mask = np.zeros(n_features, dtype=bool)

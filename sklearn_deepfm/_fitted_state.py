@@ -86,9 +86,9 @@ class FittedStateMixin:
             )
         if list(module["args"].get("cardinalities", ())) != self.cardinalities_.tolist():
             raise ValueError("the network's cardinalities differ from the estimator's.")
-        net = self._build_net(
-            self.batch_size, None, module=(MODULES[module["class"]], module["args"])
-        )
+        # files of versions before batch_size="auto" have no batch_size_
+        batch_size = getattr(self, "batch_size_", self.batch_size)
+        net = self._build_net(batch_size, None, module=(MODULES[module["class"]], module["args"]))
         with torch.random.fork_rng(devices=[]):  # the user's random streams stay untouched
             net.initialize()
         _load_weights(net.module_, module["state"], module["class"])

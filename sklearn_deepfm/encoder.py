@@ -39,10 +39,16 @@ class FieldEncoder(StreamingFitMixin, EncoderStateMixin, TransformerMixin, BaseE
     ----------
     categorical_features : "auto" or array-like of str or int, default="auto"
         Which columns are categorical. ``"auto"``: DataFrame columns of dtype object,
-        string, category or bool; for a numpy array, all columns if its dtype is object,
-        string or bool, else none. A list names the categorical columns (str) or gives
-        their positions (int); list integer-coded columns here (e.g. ids). All other
-        columns must be numeric (strings that parse as numbers are accepted).
+        string, category or bool, and integer columns whose name looks like an id: its
+        last word (split at anything but letters and digits) is ``id``, ``user``,
+        ``item``, ``app``, ``device``, ``ip``, ``os``, ``channel``, ``type``, ``code``
+        and the like (``_encode.ID_WORDS``), or ends in ``id`` (``userId``). So
+        ``user_id``, ``item`` and ``device_type`` are categorical, ``user_age``,
+        ``clicks`` and ``I5`` binned. For a numpy array, all columns if its dtype is
+        object, string or bool, else none. A list names the categorical columns (str)
+        or gives their positions (int), and overrides the name rule; list other
+        integer-coded columns here (Avazu's ``C14``). All other columns must be numeric
+        (strings that parse as numbers are accepted).
     numeric_encoding : {"quantile", "log_square", "value"}, default="quantile"
         Encoding of the numeric columns.
 

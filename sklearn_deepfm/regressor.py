@@ -48,12 +48,14 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         L2 penalty on the embedding rows each batch uses, added to its loss.
     learning_rate : float, default=1e-3
         Adam's step size.
-    batch_size : int, default=256
+    batch_size : int or "auto", default=256
         Rows per training step; capped at the number of training rows.
-        Smaller than the classifier's 1024: on MovieLens 100K (80k training
+        Smaller than the 1024 of large data: on MovieLens 100K (80k training
         ratings, seeds 0-2) 256 gave a test RMSE of 0.916 against 0.924, and
         on a few thousand rows 1024 makes too few steps an epoch for early
-        stopping to see the validation loss fall.
+        stopping to see the validation loss fall. "auto" is the classifier's
+        rule (``n // 32`` training rows, between 16 and 1024), which gives
+        MovieLens 100K batches of 1024: so 256 stays the regressor's default.
     max_epochs : int, default=50
         Maximum number of passes over the training data.
     early_stopping : "auto" or bool, default="auto"
@@ -116,6 +118,8 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         The fitted skorch net; ``net_.module_`` is the network, whose output
         is the standardised prediction, and ``net_.history`` the per-epoch
         record.
+    batch_size_ : int
+        Rows per training step of the last fit or ``partial_fit`` call.
     n_iter_ : int
         Number of epochs run, those of continued training included.
 
