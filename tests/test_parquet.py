@@ -186,12 +186,12 @@ def test_a_read_only_memmap_is_not_copied_whole_during_fit(tmp_path):
     import subprocess
     import sys
 
-    rows, fields = 600_000, 24
+    rows, fields = 1_000_000, 32
     codes = np.lib.format.open_memmap(tmp_path / "codes.npy", "w+", np.int32, (rows, fields))
     codes[:] = np.random.default_rng(0).integers(0, 50, (rows, fields), dtype=np.int32)
     codes.flush()
     del codes
-    size = rows * fields * 4  # 55 MiB
+    size = rows * fields * 4  # 122 MiB, well above the allocator's noise (about 10 MiB)
     growth = {}
     for mode in ("memmap", "copy"):
         done = subprocess.run(
@@ -203,7 +203,7 @@ def test_a_read_only_memmap_is_not_copied_whole_during_fit(tmp_path):
         )
         assert done.returncode == 0, done.stderr[-2000:]
         growth[mode] = int(done.stdout.split()[-1])
-    assert growth["copy"] - growth["memmap"] > 0.8 * size, growth
+    assert growth["copy"] - growth["memmap"] > 0.6 * size, growth
 
 
 def test_weights_from_a_shard_column_train_as_sample_weight_and_the_model_saves(tmp_path, raw):
