@@ -18,7 +18,31 @@ __all__ = ["FieldImportanceDisplay", "FieldInteractionDisplay", "TrainingHistory
 _FM_MODELS = ("deepfm", "fm")  # the models with an FM part, whose pairs the heatmap shows
 
 
-class TrainingHistoryDisplay:
+class _Display:
+    """What the displays share: ``plot`` makes or takes the axes, and ``_draw`` draws."""
+
+    def plot(self, *, ax=None, **options):
+        """Draw the display on ``ax``, keeping the figure, axes and artists.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure when None.
+        **options
+            What the display lets you choose: ``cmap`` (a matplotlib colormap,
+            default "viridis") for ``FieldInteractionDisplay``, nothing for the others.
+
+        Returns
+        -------
+        display : the display
+            ``self``, with ``ax_``, ``figure_`` and the artists set.
+        """
+        self.ax_, self.figure_ = _axes(ax, f"{type(self).__name__}.plot")
+        self._draw(**options)
+        return self
+
+
+class TrainingHistoryDisplay(_Display):
     """Learning curves of a fit: losses and validation AUC per epoch, the restored epoch.
 
     Without a validation split (``early_stopping`` off) only the training loss exists.
@@ -113,23 +137,12 @@ class TrainingHistoryDisplay:
         )
         return display.plot(ax=ax)
 
-    def plot(self, *, ax=None):
-        """Plot the losses, the validation AUC on a second axis and the restored epoch.
-
-        Parameters
-        ----------
-        ax : matplotlib Axes, default=None
-            Axes to draw on; a new figure when None.
-
-        Returns
-        -------
-        display : TrainingHistoryDisplay
-            ``self``, with the artists drawn.
-        """
-        ax, self.figure_ = _axes(ax, f"{type(self).__name__}.plot")
+    def _draw(self):
+        """Draw the losses, the validation AUC on a second axis and the restored epoch."""
         from matplotlib.ticker import MaxNLocator
 
-        self.ax_, self.auc_ax_, self.lines_ = ax, None, {}
+        ax = self.ax_
+        self.auc_ax_, self.lines_ = None, {}
         (self.lines_["train_loss"],) = ax.plot(
             self.epochs, self.train_loss, "o-", label="train loss"
         )
@@ -152,10 +165,9 @@ class TrainingHistoryDisplay:
         handles = ax.get_lines() + ([] if self.auc_ax_ is None else self.auc_ax_.get_lines())
         # below the axes: the curves of both y-axes fill the plot
         ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
-        return self
 
 
-class FieldImportanceDisplay:
+class FieldImportanceDisplay(_Display):
     """Drop in ROC AUC when one field is shuffled: how much the model relies on it.
 
     The permutation importance of each input column (:func:`sklearn.inspection.
@@ -234,20 +246,8 @@ class FieldImportanceDisplay:
         display = cls(importances_mean=mean, importances_std=std, field_names=names)
         return display.plot(ax=ax)
 
-    def plot(self, *, ax=None):
-        """Plot one horizontal bar per field, sorted, with the standard deviation as error bar.
-
-        Parameters
-        ----------
-        ax : matplotlib Axes, default=None
-            Axes to draw on; a new figure when None.
-
-        Returns
-        -------
-        display : FieldImportanceDisplay
-            ``self``, with the artists drawn.
-        """
-        self.ax_, self.figure_ = _axes(ax, f"{type(self).__name__}.plot")
+    def _draw(self):
+        """Draw one horizontal bar per field, sorted, with the standard deviation as error bar."""
         order = np.argsort(self.importances_mean, kind="stable")  # barh draws bottom-up
         self.bars_ = self.ax_.barh(
             np.arange(len(order)),
@@ -258,10 +258,9 @@ class FieldImportanceDisplay:
         )
         self.ax_.axvline(0, color="black", linewidth=0.8)
         self.ax_.set(xlabel="drop in ROC AUC when the field is shuffled", title="Field importance")
-        return self
 
 
-class FieldInteractionDisplay:
+class FieldInteractionDisplay(_Display):
     """Heatmap of the learned strength of each field pair in the FM part.
 
     Cell ``(i, j)`` is the mean over rows of ``|<v_i x_i, v_j x_j>|``, the size
@@ -337,21 +336,8 @@ class FieldInteractionDisplay:
         display = cls(interactions=interactions, field_names=_names(names, len(interactions)))
         return display.plot(ax=ax)
 
-    def plot(self, *, ax=None, cmap="viridis"):
-        """Plot the heatmap, with the field names as tick labels.
-
-        Parameters
-        ----------
-        ax : matplotlib Axes, default=None
-            Axes to draw on; a new figure when None.
-        cmap : str or matplotlib Colormap, default="viridis"
-
-        Returns
-        -------
-        display : FieldInteractionDisplay
-            ``self``, with the artists drawn.
-        """
-        self.ax_, self.figure_ = _axes(ax, f"{type(self).__name__}.plot")
+    def _draw(self, cmap="viridis"):
+        """Draw the heatmap (``cmap``, a matplotlib colormap), field names as tick labels."""
         n = len(self.interactions)
         blank_diagonal = np.ma.masked_array(self.interactions, mask=np.eye(n, dtype=bool))
         self.im_ = self.ax_.imshow(blank_diagonal, cmap=cmap)
@@ -361,7 +347,6 @@ class FieldInteractionDisplay:
         self.ax_.set_xticks(ticks, self.field_names, rotation=45, ha="right")
         self.ax_.set_yticks(ticks, self.field_names)
         self.ax_.set_title("Field interactions of the FM part")
-        return self
 
 
 def _check_matplotlib(caller):
