@@ -41,15 +41,32 @@ def count_strings(array):
     dtype, sorted), their counts, the number of nulls, and the permutation that sorts
     the distinct strings (the identity).
     """
-    counted = pc.value_counts(array)
-    strings, counts = counted.field("values"), counted.field("counts")
-    present = pc.is_valid(strings)
-    n_missing = int(pc.sum(pc.filter(counts, pc.invert(present))).as_py() or 0)
-    strings, counts = strings.filter(present), counts.filter(present)
-    order = pc.array_sort_indices(strings)
-    uniques = pd.Index(pd.array(strings.take(order), dtype=pd.StringDtype("pyarrow")))
-    counts = counts.take(order).to_numpy().astype(np.int64)
+    values, counts, n_missing = value_counts(array)
+    uniques, counts = sorted_counts(values, counts)
     return uniques, counts, n_missing, np.arange(len(uniques), dtype=np.intp)
+
+
+def value_counts(array):
+    """Return the distinct non-null values of an Arrow array, their counts, and the nulls."""
+    counted = pc.value_counts(array)
+    values, counts = counted.field("values"), counted.field("counts")
+    present = pc.is_valid(values)
+    n_missing = int(pc.sum(pc.filter(counts, pc.invert(present))).as_py() or 0)
+    return values.filter(present), counts.filter(present), n_missing
+
+
+def sorted_counts(values, counts):
+    """Sort distinct values (strings or float bin numbers) with their counts.
+
+    Returns a pandas Index of the sorted values (Arrow strings, or float64) and
+    their int64 counts.
+    """
+    order = pc.array_sort_indices(values)
+    if pa.types.is_floating(values.type):
+        uniques = pd.Index(values.take(order).to_numpy(zero_copy_only=False))
+    else:
+        uniques = pd.Index(pd.array(values.take(order), dtype=pd.StringDtype("pyarrow")))
+    return uniques, counts.take(order).to_numpy().astype(np.int64)
 
 
 def encode_strings(values, known, missing_code):

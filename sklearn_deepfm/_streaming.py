@@ -10,7 +10,6 @@ count, mean and sum of squared deviations (Chan's parallel update).
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 from sklearn.base import _fit_context
 
 from . import _arrow, _encode
@@ -47,7 +46,7 @@ class ColumnStream:
     def __init__(self, kind, seed=0):
         self.kind = kind
         self.counts, self.n_missing = None, 0  # vocabulary kinds
-        self._strings = []  # Arrow strings or bin numbers: (values, counts) of each chunk
+        self._arrow_counts = []  # Arrow strings or bin numbers: (values, counts) of each chunk
         self.sample, self.n_observed, self.has_missing = np.empty(0), 0, False  # quantile
         self.n, self.mean, self.m2 = 0, 0.0, 0.0  # value
         self._rng = np.random.default_rng(seed)
@@ -68,38 +67,32 @@ class ColumnStream:
 
     def vocabulary(self):
         """Return ``(uniques, counts, n_missing, order)`` as ``_encode.count_values`` does."""
-        if self._strings and self.counts is None:  # Arrow all along: summed and sorted in C++
+        if self._arrow_counts and self.counts is None:  # Arrow all along: summed and sorted in C++
             return self._arrow_vocabulary()
-        if self._strings:  # Arrow and other storages mixed: pandas counts them together
-            values, counts = self._merge_strings()
+        if self._arrow_counts:  # Arrow and other storages mixed: pandas counts them together
+            values, counts = self._merge_arrow_counts()
             self._add_counts(pd.Index(values.to_pylist()), counts.to_numpy())
-            self._strings = []
+            self._arrow_counts = []
         return self.counts.index, self.counts.to_numpy(), self.n_missing, None
 
     def _arrow_vocabulary(self):
-        values, counts = self._merge_strings()
-        order = pc.array_sort_indices(values)
-        if pa.types.is_floating(values.type):
-            uniques = pd.Index(values.take(order).to_numpy(zero_copy_only=False))
-        else:
-            uniques = pd.Index(pd.array(values.take(order), dtype=pd.StringDtype("pyarrow")))
-        counts = counts.take(order).to_numpy().astype(np.int64)
+        uniques, counts = _arrow.sorted_counts(*self._merge_arrow_counts())
         return uniques, counts, self.n_missing, np.arange(len(uniques), dtype=np.intp)
 
-    def _merge_strings(self):
-        """Sum the counts of each string over the chunks seen so far (Arrow's group-by)."""
-        if len(self._strings) > 1:
+    def _merge_arrow_counts(self):
+        """Sum the counts of each value over the chunks seen so far (Arrow's group-by)."""
+        if len(self._arrow_counts) > 1:
             table = pa.table(
                 {
-                    "value": pa.chunked_array([v for v, _ in self._strings]),
-                    "count": pa.chunked_array([c for _, c in self._strings]),
+                    "value": pa.chunked_array([v for v, _ in self._arrow_counts]),
+                    "count": pa.chunked_array([c for _, c in self._arrow_counts]),
                 }
             )
             summed = table.group_by("value").aggregate([("count", "sum")])
-            self._strings = [
+            self._arrow_counts = [
                 (summed["value"].combine_chunks(), summed["count_sum"].combine_chunks())
             ]
-        return self._strings[0]
+        return self._arrow_counts[0]
 
     def mean_and_std(self):
         """Return the mean and standard deviation of the values seen (0 and 0 for none)."""
@@ -111,13 +104,11 @@ class ColumnStream:
         else:  # log_square bin numbers: float64, NaN (missing) as null
             array = pa.array(values, from_pandas=True)
         if array is not None:  # counted, and later summed, by Arrow
-            counted = pc.value_counts(array)
-            values, counts = counted.field("values"), counted.field("counts")
-            present = pc.is_valid(values)
-            self.n_missing += int(pc.sum(pc.filter(counts, pc.invert(present))).as_py() or 0)
-            self._strings.append((values.filter(present), counts.filter(present)))
-            if len(self._strings) >= _MERGE_EVERY:  # bound the chunks' lists
-                self._merge_strings()
+            values, counts, n_missing = _arrow.value_counts(array)
+            self._arrow_counts.append((values, counts))
+            self.n_missing += n_missing
+            if len(self._arrow_counts) >= _MERGE_EVERY:  # bound the chunks' lists
+                self._merge_arrow_counts()
             return
         uniques, counts, n_missing, _ = _encode.count_values(values, label)
         self._add_counts(uniques, counts)
