@@ -114,11 +114,13 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
         self._checkpoint_run = self._run_identity(train, valid) if checkpointing else None
         saved = _checkpoint.read(self.checkpoint_dir) if checkpointing else None
         try:
+            done = 0 if saved is None else saved["fit_epochs"]
             if saved is not None:
-                net, done = self._resume_net(saved, train, valid), saved["fit_epochs"]
+                net = self._resume_net(saved, train, valid)
+            elif first:
+                net = self._start_net(train, valid, epochs)
             else:
-                net, done = self._start_net(train, valid, epochs) if first else None, 0
-                net = net or self._continue_net(train, valid)
+                net = self._continue_net(train, valid)
             if len(train) < 2 and has_batch_norm(net.module_):
                 raise ValueError(
                     "Batch normalisation cannot train on a single row, and X holds 1 sample. "
@@ -178,7 +180,7 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
         else:
             self._check_shard_fields(shards)
         self._targets(shards.classes_, classes, first=first, partial=epochs is not None)
-        train, valid = shards.subset(range(len(shards.paths_))), shards.validation
+        train, valid = shards, shards.validation
         if epochs is None and valid is None and self._early_stopping_on(len(shards)):
             if len(train.paths_) < 2:
                 raise ValueError(
@@ -191,11 +193,9 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
             train, valid = shards.subset(sorted(order[n_valid:])), shards.subset(order[:n_valid])
         elif valid is not None:
             self._check_shard_fields(valid)
-            valid = valid.subset(range(len(valid.paths_)))
-        for part in (train, valid):
-            if part is not None:
-                part.targets = self._target_map()
-        return train, None if epochs else valid
+        targets = self._target_map()
+        valid = None if epochs or valid is None else valid.with_targets(targets)
+        return train.with_targets(targets), valid
 
     def _check_shard_fields(self, shards):
         fields = shards.fields_
@@ -386,7 +386,7 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
         check_is_fitted(self)
         if isinstance(X, ParquetShards):
             self._check_shard_fields(X)
-            return self.net_.predict_logits(X.subset(range(len(X.paths_))), _PREDICT_BATCH_SIZE)
+            return self.net_.predict_logits(X, _PREDICT_BATCH_SIZE)  # no targets needed
         X = self._validate_input(X, reset=False)
         check_codes(X, self.value_fields_, self.cardinalities_, self._names())
         dataset = FieldDataset(*self._as_tensors(X))

@@ -209,6 +209,15 @@ class ParquetShards(Dataset):
         """The number of fields (code and value columns) of every shard."""
         return len(self.fields_["names"])
 
+    def with_targets(self, targets):
+        """Return a copy whose batches carry ``targets(labels)`` as the loss's targets.
+
+        The estimator sets its label map this way, leaving the user's object as it is.
+        """
+        copy = self.subset(self._ids())
+        copy.targets = targets
+        return copy
+
     def subset(self, shard_ids):
         """Return the shards at ``shard_ids`` (positions in ``paths_``) as a new dataset."""
         subset = ParquetShards.__new__(ParquetShards)
