@@ -153,9 +153,8 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
             y, classes, first=first, partial=epochs is not None, sample_weight=sample_weight
         )
         if first:
-            check_hidden_layer_sizes(self.hidden_layer_sizes)
             self._learn_fields(X)
-            self._seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            self._start_first_fit()
         else:
             check_codes(X, self.value_fields_, self.cardinalities_, self._names())
         weights = None if sample_weight is None else torch.as_tensor(sample_weight).float()
@@ -171,12 +170,11 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
             )
         fields = shards.fields_
         if first:
-            check_hidden_layer_sizes(self.hidden_layer_sizes)
             self.n_features_in_ = shards.n_fields
             self.feature_names_in_ = np.asarray(fields["names"], dtype=object)
             self.value_fields_ = np.array(fields["value_fields"], dtype=bool)
             self.cardinalities_ = np.array(fields["cardinalities"], dtype=np.int64)
-            self._seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+            self._start_first_fit()
         else:
             self._check_shard_fields(shards)
         self._targets(shards.classes_, classes, first=first, partial=epochs is not None)
@@ -196,6 +194,11 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
         targets = self._target_map()
         valid = None if epochs or valid is None else valid.with_targets(targets)
         return train.with_targets(targets), valid
+
+    def _start_first_fit(self):
+        """Check the network's shape and draw the seed of every random stream of the fit."""
+        check_hidden_layer_sizes(self.hidden_layer_sizes)
+        self._seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
 
     def _check_shard_fields(self, shards):
         fields = shards.fields_
