@@ -21,7 +21,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from skorch.helper import predefined_split
 from skorch.utils import noop
 
-from . import _checkpoint, _distributed
+from . import _checkpoint, _distributed, _multi_valued
 from ._data import BatchIterator, FieldDataset, as_tensors
 from ._fitted_state import FittedStateMixin
 from ._net import CTRNet, ResumableEarlyStopping
@@ -76,6 +76,7 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
         "hidden_layer_sizes": ["array-like"],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "batch_norm": ["boolean"],
+        "pooling": [StrOptions({"mean", "sum"})],
         "embedding_l2": [Interval(Real, 0, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
@@ -174,6 +175,7 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
             self.feature_names_in_ = np.asarray(fields["names"], dtype=object)
             self.value_fields_ = np.array(fields["value_fields"], dtype=bool)
             self.cardinalities_ = np.array(fields["cardinalities"], dtype=np.int64)
+            self._group_fields()
             self._start_first_fit()
         else:
             self._check_shard_fields(shards)
@@ -243,6 +245,30 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
                 largest, self.value_fields_, self.embedding_dim, self.device, self._names()
             )
             self.cardinalities_[~self.value_fields_] = largest.astype(np.int64) + 1
+        self._group_fields()
+
+    def _group_fields(self):
+        """Set ``field_slices_``: which columns make each field, from their names.
+
+        The slots of a multi-valued field share one vocabulary, so they get the
+        largest cardinality among them.
+        """
+        names = self._names()
+        n_columns = len(self.cardinalities_)
+        self.field_slices_ = _multi_valued.field_slices(names) or [
+            slice(j, j + 1) for j in range(n_columns)
+        ]
+        for columns in self.field_slices_:
+            if not _multi_valued.is_multi_valued(names, columns):
+                continue
+            if self.value_fields_[columns].any():
+                column = columns.start + int(np.argmax(self.value_fields_[columns]))
+                raise ValueError(
+                    f"Column {column_label(column, names)} is a slot of a multi-valued field "
+                    "(its name ends in [i]), so it must hold integer codes, not continuous "
+                    "values. Encode the field with FieldEncoder(multi_valued=...)."
+                )
+            self.cardinalities_[columns] = self.cardinalities_[columns].max()
 
     def _split(self, dataset, target):
         """Hold out a (stratified, for a classifier) validation split when early stopping is on."""
@@ -348,7 +374,7 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
         if module is None:
             module_class, parts = MODELS[model or self.model]
             module_args = {
-                "cardinalities": self.cardinalities_.tolist(),
+                **self._module_fields(),
                 "embedding_dim": self.embedding_dim,
                 "hidden_layer_sizes": tuple(self.hidden_layer_sizes),
                 "dropout": self.dropout,
@@ -381,6 +407,16 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
             verbose=self._verbosity(),
             device=self.device,
         )
+
+    def _module_fields(self):
+        """Return the network's fields: per-field cardinalities, widths, multi-valued flags."""
+        names, slices = self._names(), self.field_slices_
+        return {
+            "cardinalities": [int(self.cardinalities_[s.start]) for s in slices],
+            "widths": [s.stop - s.start for s in slices],
+            "multi_valued": [_multi_valued.is_multi_valued(names, s) for s in slices],
+            "pooling": self.pooling,
+        }
 
     # -- predicting ------------------------------------------------------
 

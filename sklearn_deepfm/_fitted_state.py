@@ -84,8 +84,11 @@ class FittedStateMixin:
                 f"the saved state names the network class {module['class']!r}; it may only "
                 f"name {sorted(MODULES)}."
             )
-        if list(module["args"].get("cardinalities", ())) != self.cardinalities_.tolist():
+        fields = self._module_fields()
+        if list(module["args"].get("cardinalities", ())) != fields["cardinalities"]:
             raise ValueError("the network's cardinalities differ from the estimator's.")
+        if any(module["args"].get(key, fields[key]) != fields[key] for key in fields):
+            raise ValueError("the network's fields differ from the estimator's.")
         # files of versions before batch_size="auto" have no batch_size_
         batch_size = getattr(self, "batch_size_", self.batch_size)
         net = self._build_net(batch_size, None, module=(MODULES[module["class"]], module["args"]))
@@ -112,6 +115,15 @@ class FittedStateMixin:
     def _check_fitted_state(self):
         """Refuse restored fitted attributes that contradict each other."""
         n_fields = self.n_features_in_
+        if not hasattr(self, "field_slices_"):  # files before multi-valued fields
+            self.field_slices_ = [slice(j, j + 1) for j in range(n_fields)]
+        slices = self.field_slices_
+        if (
+            not isinstance(slices, list)
+            or not all(isinstance(s, slice) for s in slices)
+            or ([j for s in slices for j in range(s.start, s.stop)] != list(range(n_fields)))
+        ):
+            raise ValueError(f"the field slices must cover the {n_fields} columns in order.")
         cardinalities, value_fields = self.cardinalities_, self.value_fields_
         if not (
             cardinalities.shape == value_fields.shape == (n_fields,)
@@ -178,9 +190,11 @@ def _load_weights(module, state, name):
             f"the saved weights do not fit the {name} network the file describes (missing, "
             "extra or misshapen tensors)."
         )
-    for key in state:
-        if key.endswith("offsets") and not torch.equal(state[key], built[key].cpu()):
-            raise ValueError(f"the stored field offsets {key!r} contradict the cardinalities.")
+    for key in state:  # buffers that follow from the network's arguments
+        if key.endswith(("offsets", "pool", "padded")) and not torch.equal(
+            state[key], built[key].cpu()
+        ):
+            raise ValueError(f"the stored field layout {key!r} contradicts the fields.")
     module.load_state_dict(state)
 
 

@@ -1,10 +1,10 @@
 """The JSON form of plain values in model files, knowing nothing of any estimator.
 
 ``encode_value`` writes what JSON holds as is and tags the rest with one-key
-objects (``$float``, ``$tuple``, ``$dict``, ``$array``, ``$random_state``,
-``$tensor``); ``decode_value`` reads them back, building nothing but data:
-numbers, strings, containers, numpy arrays of plain dtypes, ``RandomState``s and
-tensors taken from the file's own safetensors. See ``persistence``.
+objects (``$float``, ``$tuple``, ``$dict``, ``$slice``, ``$array``,
+``$random_state``, ``$tensor``); ``decode_value`` reads them back, building nothing
+but data: numbers, strings, containers, slices, numpy arrays of plain dtypes,
+``RandomState``s and tensors taken from the file's own safetensors. See ``persistence``.
 """
 
 import math
@@ -61,6 +61,8 @@ def encode_value(value, where, tensors=None):
         return {"$tensor": where}
     elif isinstance(value, torch.device):
         return str(value)
+    elif isinstance(value, slice) and value.step is None:
+        return {"$slice": [encode_value(value.start, where), encode_value(value.stop, where)]}
     elif isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind in ARRAY_KINDS:
         try:
             values = [encode_scalar(item) for item in value.tolist()]
@@ -74,7 +76,7 @@ def encode_value(value, where, tensors=None):
         return {"$random_state": state}
     raise TypeError(
         f"Cannot save {where}={value!r}: a model file holds None, str, numbers, lists, "
-        "tuples, dicts, 1-d arrays of numbers or str, RandomState and tensors, not this "
+        "tuples, dicts, slices, 1-d arrays of numbers or str, RandomState and tensors, not this "
         f"{type(value).__name__}. Set a plain value, or use pickle or joblib."
     )
 
@@ -92,6 +94,9 @@ def decode_value(value, tensors=None):
         return tuple(decode_value(item, tensors) for item in expect(content, list, "a tuple"))
     if tag == "$dict":
         return {decode_scalar(key): decode_value(item, tensors) for key, item in content}
+    if tag == "$slice":
+        start, stop = expect(content, list, "a slice's start and stop")
+        return slice(expect(start, int, "a slice's start"), expect(stop, int, "a slice's stop"))
     if tag == "$tensor" and tensors is not None and content in tensors:
         return tensors[content]
     if tag == "$array":

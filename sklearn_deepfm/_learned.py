@@ -73,7 +73,7 @@ def field_interactions(classifier, X):
     Returns
     -------
     ndarray of shape (n_fields, n_fields)
-        Symmetric, with a zero diagonal.
+        Symmetric, with a zero diagonal; one row per field of ``field_slices_``.
     """
     X = validate_data(classifier, X, reset=False, dtype=[np.float64, np.float32, np.int64])
     value_fields = classifier.value_fields_
@@ -81,7 +81,8 @@ def field_interactions(classifier, X):
     check_codes(X, value_fields, classifier.cardinalities_, names)
     codes, values = as_tensors(X, value_fields, classifier.cardinalities_)
     net = classifier.net_
-    total = torch.zeros(X.shape[1], X.shape[1], dtype=torch.float64)
+    n_fields = len(classifier.field_slices_)  # a multi-valued field's slots pool into one
+    total = torch.zeros(n_fields, n_fields, dtype=torch.float64)
     with torch.inference_mode():
         for start in range(0, len(X), CHUNK):
             batch = slice(start, start + CHUNK)

@@ -72,6 +72,21 @@ def is_multi_valued(names, field_slice):
     return match is not None and match["position"] == "0"
 
 
+def field_names(names, slices):
+    """Name each field: its column's name, or the base name of a multi-valued field's slots.
+
+    Examples
+    --------
+    >>> names = ["age", "genres[0]", "genres[1]"]
+    >>> field_names(names, field_slices(names))
+    ['age', 'genres']
+    """
+    return [
+        _SLOT.match(str(names[s.start]))["base"] if is_multi_valued(names, s) else names[s.start]
+        for s in slices
+    ]
+
+
 def column_fields(slices, n_columns):
     """Return, for each column, the position of the field it belongs to.
 

@@ -51,6 +51,13 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         setting; it beat 0.2 on Frappe and on the quickstart data).
     batch_norm : bool, default=True
         Batch normalisation after each hidden linear layer.
+    pooling : {"mean", "sum"}, default="mean"
+        How a multi-valued field combines the embeddings of its values into the
+        field's one embedding: their mean (a list and the same list repeated
+        predict alike) or their sum. Such a field is a run of DataFrame columns
+        ``name[0]``, ``name[1]``, ..., as :class:`FieldEncoder` writes a column
+        named in its ``multi_valued``; code 0 pads and is left out, so an empty
+        list contributes a zero vector.
     embedding_l2 : float, default=0.0
         L2 penalty on the embedding rows each batch uses, added to its loss.
     learning_rate : float, default=1e-3
@@ -133,9 +140,12 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         Column names seen in ``fit``, when ``X`` was a DataFrame with string
         column names.
     cardinalities_ : ndarray of shape (n_features_in_,)
-        Number of codes of each field (1 for a continuous field).
+        Number of codes of each column's field (1 for a continuous field).
     value_fields_ : ndarray of bool of shape (n_features_in_,)
-        True for the fields taken as continuous values.
+        True for the columns taken as continuous values.
+    field_slices_ : list of slice
+        The columns of each field of the network: one column, or the slots of a
+        multi-valued field (see ``pooling``).
     net_ : skorch.NeuralNet
         The fitted skorch net (a ``NeuralNet`` subclass with a per-row weighted
         loss and the sparse optimizer); ``net_.module_`` is the ``DeepFM`` module (a
@@ -183,6 +193,7 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         hidden_layer_sizes=(128, 128, 128),
         dropout=0.5,
         batch_norm=True,
+        pooling="mean",
         embedding_l2=0.0,
         learning_rate=1e-3,
         batch_size="auto",
@@ -206,6 +217,7 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.dropout = dropout
         self.batch_norm = batch_norm
+        self.pooling = pooling
         self.embedding_l2 = embedding_l2
         self.learning_rate = learning_rate
         self.batch_size = batch_size

@@ -11,6 +11,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from ._learned import field_interactions, history_column, restored_epoch
+from ._multi_valued import field_names
 from .estimator import DeepFMClassifier
 
 __all__ = ["FieldImportanceDisplay", "FieldInteractionDisplay", "TrainingHistoryDisplay"]
@@ -333,6 +334,8 @@ class FieldInteractionDisplay(_Display):
             except AttributeError:  # a step without get_feature_names_out
                 names = None
         interactions = field_interactions(classifier, encoded)
+        if names is not None:  # a multi-valued field's slots are one field
+            names = field_names(list(names), classifier.field_slices_)
         display = cls(interactions=interactions, field_names=_names(names, len(interactions)))
         return display.plot(ax=ax)
 

@@ -3,7 +3,8 @@
 Every module takes a batch of field codes ``codes`` of shape ``(batch, n_fields)``
 (column ``codes[:, f]`` indexes field ``f``'s own vocabulary) and optional
 ``values`` of the same shape: the ``x_i`` of the paper, 1 for a categorical
-field and the (scaled) number for a continuous field. Modules return logits;
+field and the (scaled) number for a continuous field. A multi-valued field spans
+several columns, one per value (see ``FieldEmbedding``). Modules return logits;
 the loss applies the sigmoid.
 """
 
@@ -11,6 +12,8 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
+
+from ._multi_valued import PADDING_CODE
 
 __all__ = [
     "DeepFM",
@@ -37,10 +40,16 @@ MODEL_PARTS = {
 
 
 class FieldEmbedding(nn.Module):
-    """One table for the features of all fields, looked up through per-field offsets.
+    """One table for the features of all fields, looked up through per-column offsets.
 
     Field ``f``'s code ``c`` reads row ``offsets[f] + c``, so one lookup serves
     every field and a single sparse gradient covers the whole batch.
+
+    A multi-valued field (a movie's genres) spans several columns, its slots, all
+    reading the field's rows; it contributes one vector, the mean (or sum) of its
+    values' rows. Its code 0 pads a slot (``_multi_valued.PADDING_CODE``) and is
+    left out, so a row with no values contributes a zero vector. Pooling happens
+    before the values' products, so the FM part and the deep part see one field.
 
     Parameters
     ----------
@@ -55,6 +64,12 @@ class FieldEmbedding(nn.Module):
         Standard deviation of the normal initialisation; 0 gives zeros. (The
         common 1e-4 left the FM part barely trained when early stopping ended
         on Frappe: held-out AUC 0.928 against 0.932-0.936 with 0.01.)
+    widths : sequence of int or None, default=None
+        Number of columns of each field; None for one column each.
+    multi_valued : sequence of bool or None, default=None
+        Which fields are multi-valued (code 0 pads and is left out); None for none.
+    pooling : {"mean", "sum"}, default="mean"
+        How a multi-valued field combines its values' rows.
 
     Examples
     --------
@@ -67,6 +82,15 @@ class FieldEmbedding(nn.Module):
     torch.Size([2, 2, 4])
     >>> torch.equal(rows[0, 1], embedding.embedding.weight[3 + 4])  # field 1, code 4
     True
+
+    A field of three slots: the mean of the rows of codes 2 and 4, slot 2 padding.
+
+    >>> genres = FieldEmbedding([6], 4, widths=[3], multi_valued=[True])
+    >>> pooled = genres(torch.tensor([[2, 4, 0]]))
+    >>> pooled.shape
+    torch.Size([1, 1, 4])
+    >>> torch.allclose(pooled[0, 0], genres.embedding.weight[[2, 4]].mean(dim=0))
+    True
     """
 
     def __init__(
@@ -75,21 +99,58 @@ class FieldEmbedding(nn.Module):
         embedding_dim: int,
         sparse: bool = False,
         init_std: float = 0.01,
+        widths: Sequence[int] | None = None,
+        multi_valued: Sequence[bool] | None = None,
+        pooling: str = "mean",
     ):
         super().__init__()
+        if pooling not in ("mean", "sum"):
+            raise ValueError(f"pooling must be 'mean' or 'sum'. Got {pooling!r}.")
         cardinalities = torch.as_tensor(list(cardinalities), dtype=torch.long)
+        n_fields = len(cardinalities)
+        widths = (
+            torch.ones(n_fields, dtype=torch.long)
+            if widths is None
+            else torch.as_tensor(list(widths), dtype=torch.long)
+        )
+        multi_valued = (
+            torch.zeros(n_fields, dtype=torch.bool)
+            if multi_valued is None
+            else (torch.as_tensor(list(multi_valued), dtype=torch.bool))
+        )
+        if widths.shape != (n_fields,) or multi_valued.shape != (n_fields,) or (widths < 1).any():
+            raise ValueError("widths and multi_valued need one entry per field, widths >= 1.")
         offsets = torch.zeros_like(cardinalities)
         offsets[1:] = torch.cumsum(cardinalities, 0)[:-1]
-        self.register_buffer("offsets", offsets)
+        self.register_buffer("offsets", offsets.repeat_interleave(widths))  # one per column
         self.embedding = nn.Embedding(int(cardinalities.sum()), embedding_dim, sparse=sparse)
         nn.init.normal_(self.embedding.weight, std=init_std)
+        self.pooling = pooling
+        if multi_valued.any() or (widths > 1).any():
+            field = torch.arange(n_fields).repeat_interleave(widths)
+            # pool[c, f] = 1 where column c belongs to field f: pooling is one matmul
+            self.register_buffer("pool", nn.functional.one_hot(field, n_fields).float())
+            self.register_buffer("padded", multi_valued.repeat_interleave(widths))
+        else:  # one column per field: nothing to pool, and the state dict is as before
+            self.pool = self.padded = None
 
     def forward(self, codes: torch.Tensor, values: torch.Tensor | None = None) -> torch.Tensor:
-        """Embed ``codes`` (batch, fields) to (batch, fields, embedding_dim), scaled by values."""
+        """Embed ``codes`` (batch, columns) to (batch, fields, embedding_dim), scaled by values."""
         embedded = self.embedding(codes + self.offsets)
         if values is not None:
             embedded = embedded * values.unsqueeze(-1)
-        return embedded
+        if self.pool is None:
+            return embedded
+        return self._pool(codes, embedded)
+
+    def _pool(self, codes: torch.Tensor, embedded: torch.Tensor) -> torch.Tensor:
+        """Sum, or average, each field's columns: (batch, columns, k) to (batch, fields, k)."""
+        weights = ((codes != PADDING_CODE) | ~self.padded).to(embedded.dtype)
+        if self.pooling == "mean":  # an empty list: no weight, so a zero vector
+            counts = weights @ self.pool
+            weights = weights / (counts.clamp(min=1) @ self.pool.T)
+        weighted = embedded * weights.unsqueeze(-1)
+        return (weighted.transpose(1, 2) @ self.pool).transpose(1, 2)
 
 
 def fm_interaction(embedded: torch.Tensor) -> torch.Tensor:
@@ -242,6 +303,9 @@ class DeepFM(nn.Module):
         Sparse gradients for the embedding tables (see ``FieldEmbedding``).
     init_std : float, default=0.01
         Standard deviation of the embedding initialisation.
+    widths, multi_valued, pooling : see ``FieldEmbedding``
+        The columns of each field, which fields are multi-valued, and how their
+        values combine (``"mean"`` or ``"sum"``).
 
     Examples
     --------
@@ -263,15 +327,23 @@ class DeepFM(nn.Module):
         dnn: bool = True,
         sparse: bool = False,
         init_std: float = 0.01,
+        widths: Sequence[int] | None = None,
+        multi_valued: Sequence[bool] | None = None,
+        pooling: str = "mean",
     ):
         super().__init__()
         if not (first_order or fm or dnn):
             raise ValueError("DeepFM needs at least one of first_order, fm and dnn.")
         n_fields = len(cardinalities)
-        self.first_order = FieldEmbedding(cardinalities, 1, sparse, 0.0) if first_order else None
+        fields = {"widths": widths, "multi_valued": multi_valued, "pooling": pooling}
+        self.first_order = (
+            FieldEmbedding(cardinalities, 1, sparse, 0.0, **fields) if first_order else None
+        )
         self.bias = nn.Parameter(torch.zeros(())) if first_order else None
         self.embedding = (
-            FieldEmbedding(cardinalities, embedding_dim, sparse, init_std) if fm or dnn else None
+            FieldEmbedding(cardinalities, embedding_dim, sparse, init_std, **fields)
+            if fm or dnn
+            else None
         )
         self.fm = fm
         self.dnn = (
@@ -324,6 +396,9 @@ class PNN(nn.Module):
         Sparse gradients for the embedding table (see ``FieldEmbedding``).
     init_std : float, default=0.01
         Standard deviation of the embedding initialisation.
+    widths, multi_valued, pooling : see ``FieldEmbedding``
+        The columns of each field, which fields are multi-valued, and how their
+        values combine (``"mean"`` or ``"sum"``).
 
     Examples
     --------
@@ -343,6 +418,9 @@ class PNN(nn.Module):
         product: str = "inner",
         sparse: bool = False,
         init_std: float = 0.01,
+        widths: Sequence[int] | None = None,
+        multi_valued: Sequence[bool] | None = None,
+        pooling: str = "mean",
     ):
         super().__init__()
         n_fields = len(cardinalities)
@@ -353,7 +431,9 @@ class PNN(nn.Module):
         else:
             raise ValueError(f"product must be 'inner' or 'outer'. Got {product!r}.")
         self.product = product
-        self.embedding = FieldEmbedding(cardinalities, embedding_dim, sparse, init_std)
+        self.embedding = FieldEmbedding(
+            cardinalities, embedding_dim, sparse, init_std, widths, multi_valued, pooling
+        )
         self.dnn = MLP(
             n_fields * embedding_dim + n_products, hidden_layer_sizes, dropout, batch_norm
         )

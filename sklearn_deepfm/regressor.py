@@ -44,6 +44,13 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         Dropout rate after each hidden layer.
     batch_norm : bool, default=True
         Batch normalisation after each hidden linear layer.
+    pooling : {"mean", "sum"}, default="mean"
+        How a multi-valued field combines the embeddings of its values into the
+        field's one embedding: their mean (a list and the same list repeated
+        predict alike) or their sum. Such a field is a run of DataFrame columns
+        ``name[0]``, ``name[1]``, ..., as :class:`FieldEncoder` writes a column
+        named in its ``multi_valued``; code 0 pads and is left out, so an empty
+        list contributes a zero vector.
     embedding_l2 : float, default=0.0
         L2 penalty on the embedding rows each batch uses, added to its loss.
     learning_rate : float, default=1e-3
@@ -106,9 +113,12 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         Column names seen in ``fit``, when ``X`` was a DataFrame with string
         column names.
     cardinalities_ : ndarray of shape (n_features_in_,)
-        Number of codes of each field (1 for a continuous field).
+        Number of codes of each column's field (1 for a continuous field).
     value_fields_ : ndarray of bool of shape (n_features_in_,)
-        True for the fields taken as continuous values.
+        True for the columns taken as continuous values.
+    field_slices_ : list of slice
+        The columns of each field of the network: one column, or the slots of a
+        multi-valued field (see ``pooling``).
     y_mean_ : float
         Weighted mean of the ``y`` of the first fit.
     y_scale_ : float
@@ -159,6 +169,7 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         hidden_layer_sizes=(128, 128, 128),
         dropout=0.5,
         batch_norm=True,
+        pooling="mean",
         embedding_l2=0.0,
         learning_rate=1e-3,
         batch_size=256,
@@ -181,6 +192,7 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.dropout = dropout
         self.batch_norm = batch_norm
+        self.pooling = pooling
         self.embedding_l2 = embedding_l2
         self.learning_rate = learning_rate
         self.batch_size = batch_size
