@@ -107,7 +107,9 @@ def export_onnx(model, path):
     Inputs ``codes`` (and ``values`` when the model has value fields), outputs
     ``logit`` and ``probability`` (a classifier) or ``prediction`` (a regressor):
     see the module's documentation. The model's metadata (``metadata_props``) holds
-    the field names, which fields are values, and the class labels and the
+    the column names, which columns are values, the columns of each field
+    (``field_slices``, ``[start, stop)``: several for a multi-valued field, whose
+    slots the network pools itself), and the class labels and the
     calibration (a classifier) or ``y_mean`` and ``y_scale`` (a regressor), as JSON
     under keys ``sklearn_deepfm.*``.
     Needs the ``onnx`` and ``onnxscript`` packages (``pip install
@@ -306,6 +308,8 @@ def _serving(model, caller):
     metadata = {
         "field_names": None if names is None else [str(name) for name in names],
         "value_fields": estimator.value_fields_.tolist(),
+        # [start, stop) of each field's columns: several for a multi-valued field
+        "field_slices": [[s.start, s.stop] for s in estimator.field_slices_],
         **target,
     }
     return serving, inputs, dynamic_shapes, metadata

@@ -1,6 +1,7 @@
 """Multi-valued fields in the network and the estimators: one pooled field per run of slots."""
 
 import itertools
+import json
 import pickle
 
 import numpy as np
@@ -195,6 +196,8 @@ def test_onnx_and_torch_export_pool_as_the_estimator(fitted, tmp_path):
     export_onnx(fitted, tmp_path / "model.onnx")
     session = ort.InferenceSession(tmp_path / "model.onnx", providers=["CPUExecutionProvider"])
     np.testing.assert_allclose(session.run(None, {"codes": codes})[1], expected, atol=1e-5)
+    metadata = session.get_modelmeta().custom_metadata_map
+    assert json.loads(metadata["sklearn_deepfm.field_slices"]) == [[0, 1], [1, 1 + WIDTH]]
 
 
 def test_field_interactions_are_one_per_pooled_field(fitted):
