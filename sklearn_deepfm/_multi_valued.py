@@ -20,6 +20,7 @@ codes into the slots.
 """
 
 import re
+import sys
 import warnings
 
 import numpy as np
@@ -29,6 +30,8 @@ from . import _encode, _lookup
 
 # Codes of a multi-valued field's slots.
 PADDING_CODE, UNKNOWN_CODE = 0, 1
+# Modules whose frames a warning skips to reach the user's code.
+_OWN_MODULES = ("sklearn_deepfm.", "sklearn.")
 _SLOT = re.compile(r"^(?P<base>.*)\[(?P<position>\d+)\]$", re.DOTALL)
 
 
@@ -251,8 +254,20 @@ def warn_truncated(label, n_truncated, width, method):
             "are kept. Refit with a larger max_len (None: the longest list in fit) to keep "
             "more.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=_caller_level(),
         )
+
+
+def _caller_level():
+    """Return the stack level of the first caller outside sklearn-deepfm and scikit-learn.
+
+    So that a warning points at the user's ``fit`` or ``transform`` line, however many
+    wrappers (``_fit_context``, ``set_output``, a Pipeline) lie in between.
+    """
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(_OWN_MODULES):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def field_from_state(field, j):
