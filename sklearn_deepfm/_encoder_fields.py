@@ -21,6 +21,7 @@ class EncoderFieldsMixin:
         self._missing_codes = np.zeros(n_features, dtype=np.int64)
         self._known = [None] * n_features  # vocabulary fields: known values as an index
         self._tables = {}  # vocabulary fields: dicts value -> code, built by _table
+        self._columns_out = None  # the output's column names, built by _output_columns
         self._means = np.zeros(n_features)
         self._scales = np.ones(n_features)
         self._widths = np.ones(n_features, dtype=np.int64)  # output columns of each field

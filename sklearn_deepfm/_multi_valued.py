@@ -189,7 +189,11 @@ def scatter_slots(codes, lengths, width):
            [4, 0]])
     """
     slots = np.full((len(lengths), width), PADDING_CODE, dtype=np.int64)
-    slots[np.repeat(np.arange(len(lengths)), lengths), _positions(lengths)] = codes
+    # the i-th value of row r goes to r * width + i: one repeat gives every value's place
+    starts = np.cumsum(lengths) - lengths
+    places = np.repeat(np.arange(len(lengths)) * width - starts, lengths)
+    places += np.arange(len(places))
+    np.put(slots, places, codes)
     return slots
 
 

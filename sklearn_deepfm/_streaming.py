@@ -220,8 +220,8 @@ class StreamingFitMixin:
             streams[j].add(values, self._label(j))
         self._streams, self._pending = streams, True
         # computed from the streams when next read (__getattr__); the one-row look-up
-        # tables, built from the vocabularies, with them
-        for name in (*_DEFERRED, "_tables"):
+        # tables and the output's column names, built from them, with them
+        for name in (*_DEFERRED, "_tables", "_columns_out"):
             vars(self).pop(name, None)
         return self
 

@@ -410,8 +410,19 @@ class FieldEncoder(
             }
             frame = pd.DataFrame(data, index=index)
         if named:  # else set_output renames the columns
-            frame.columns = self.get_feature_names_out()
+            frame.columns = self._output_columns()
         return frame
+
+    def _output_columns(self):
+        """Return the output's column names as an Index, built once.
+
+        Building it (pandas infers the names' string dtype) costs more than the rest of
+        a one-row transform.
+        """
+        columns = self.__dict__.get("_columns_out")
+        if columns is None:
+            columns = self._columns_out = pd.Index(self.get_feature_names_out())
+        return columns
 
     def _label(self, j):
         """How error messages name column ``j``."""

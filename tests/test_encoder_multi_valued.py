@@ -360,6 +360,7 @@ def test_partial_fit_gives_the_codes_of_fit_on_the_concatenation(storage, params
         chunked = FieldEncoder(multi_valued=multi_valued, **params)
         for start in range(0, 600, 250):
             chunked.partial_fit(X.iloc[start : start + 250])
+            chunked.transform(X.iloc[:3])  # the state of the chunks so far, replaced by the next
         assert chunked.field_slices_ == whole.field_slices_
         pd.testing.assert_frame_equal(chunked.transform(X), whole.transform(X))
     np.testing.assert_array_equal(chunked.n_truncated_, whole.n_truncated_)
