@@ -29,8 +29,9 @@ class FieldEncoder(
 
     Every field reserves code 0 for values it cannot name: values never seen in fit,
     values dropped by ``min_frequency`` or ``max_categories``, and missing values when
-    none were seen in fit. So every code of field ``f`` is a valid row of an embedding
-    table with ``cardinalities_[f]`` rows.
+    none were seen in fit (a multi-valued field reserves code 1, its code 0 padding
+    the slots). So every code of field ``f`` is a valid row of an embedding table
+    with ``cardinalities_[f]`` rows.
 
     - Categorical columns: the known categories get codes ``1..n`` sorted by value
       (values of mixed types sort by type name, then value), and missing values
