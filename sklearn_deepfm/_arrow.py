@@ -34,6 +34,16 @@ def string_array(values):
     return None
 
 
+def is_list_type(dtype):
+    """Tell whether an Arrow type, or a pandas dtype (``pd.ArrowDtype``), holds lists."""
+    arrow_type = getattr(dtype, "pyarrow_dtype", dtype)
+    return isinstance(arrow_type, pa.DataType) and (
+        pa.types.is_list(arrow_type)
+        or pa.types.is_large_list(arrow_type)
+        or pa.types.is_fixed_size_list(arrow_type)
+    )
+
+
 def count_strings(array):
     """Count the distinct strings of an Arrow array, in sorted order.
 

@@ -17,6 +17,16 @@ from . import _arrow
 
 # The kinds of field, as ``numeric_encoding`` and the model file name them.
 CATEGORICAL, QUANTILE, LOG_SQUARE, VALUE = "categorical", "quantile", "log_square", "value"
+# A list of values per row, written as several columns (see ``_multi_valued``).
+MULTI_VALUED = "multi_valued"
+
+
+class ListCellError(TypeError, ValueError):
+    """A cell holds a list where FieldEncoder expects one value.
+
+    A TypeError, as for any unhashable cell, and a ValueError, as the form of the data
+    (a list where a scalar belongs) is wrong rather than its type: either catch works.
+    """
 
 
 def is_categorical_dtype(dtype) -> bool:
@@ -70,27 +80,35 @@ def categorical_mask(categorical_features, X) -> np.ndarray:
     names = list(X.columns) if isinstance(X, pd.DataFrame) else []
     mask = np.zeros(n_features, dtype=bool)
     for entry in categorical_features:
-        if isinstance(entry, str):
-            if entry not in names:
-                where = f"X's columns are {names[:10]}" if names else "X has no column names"
-                raise ValueError(
-                    f"categorical_features names the column {entry!r}, which X does not "
-                    f"have; {where}. Fix the name or pass column positions as integers."
-                )
-            mask[names.index(entry)] = True
-        elif isinstance(entry, Integral) and not isinstance(entry, bool):
-            if not -n_features <= entry < n_features:
-                raise ValueError(
-                    f"categorical_features holds the position {entry}, but X has only "
-                    f"{n_features} columns. Use positions in [0, {n_features})."
-                )
-            mask[entry] = True
-        else:
-            raise TypeError(
-                "categorical_features must hold column names (str) or positions (int); "
-                f"got {entry!r} of type {type(entry).__name__}."
-            )
+        mask[column_position(entry, names, n_features, "categorical_features")] = True
     return mask
+
+
+def column_position(entry, names, n_features, parameter) -> int:
+    """Return the position of the column that ``entry`` of ``parameter`` names or numbers.
+
+    ``entry`` is a column name (str), looked up in ``names`` (empty when X has no
+    column names), or a position (int, negative counting from the end).
+    """
+    if isinstance(entry, str):
+        if entry not in names:
+            where = f"X's columns are {names[:10]}" if names else "X has no column names"
+            raise ValueError(
+                f"{parameter} names the column {entry!r}, which X does not "
+                f"have; {where}. Fix the name or pass column positions as integers."
+            )
+        return names.index(entry)
+    if isinstance(entry, Integral) and not isinstance(entry, bool):
+        if not -n_features <= entry < n_features:
+            raise ValueError(
+                f"{parameter} holds the position {entry}, but X has only "
+                f"{n_features} columns. Use positions in [0, {n_features})."
+            )
+        return int(entry) % n_features
+    raise TypeError(
+        f"{parameter} must hold column names (str) or positions (int); "
+        f"got {entry!r} of type {type(entry).__name__}."
+    )
 
 
 def as_object_if_text(X):
@@ -188,6 +206,11 @@ def as_float(values, label: str) -> np.ndarray:
     if pdt.is_complex_dtype(dtype) or not (
         pdt.is_numeric_dtype(dtype) or pdt.is_bool_dtype(dtype) or is_categorical_dtype(dtype)
     ):
+        if _arrow.is_list_type(dtype):
+            raise ListCellError(
+                f"FieldEncoder: column {label} has dtype {dtype}, a list of values per row. "
+                f"Declare it multi-valued: FieldEncoder(multi_valued={{{label}: None}})."
+            )
         raise TypeError(
             f"FieldEncoder: column {label} has dtype {dtype}, which is neither categorical "
             "nor numeric. Convert it (for example a datetime to its hour or weekday), list "
@@ -250,11 +273,20 @@ def _check_hashable(uniques, label):
 
 
 def _raise_unhashable(value, label):
-    raise TypeError(
+    message = (
         f"FieldEncoder: column {label} holds the unhashable value {value!r} of type "
         f"{type(value).__name__}, but a categorical argument must be a hashable scalar "
-        "such as a string or a number. Convert such cells (for example lists to tuples "
-        "or to strings) or drop the column."
+        "such as a string or a number."
+    )
+    if isinstance(value, list | np.ndarray):
+        raise ListCellError(
+            f"{message} If the column holds a list of values per row (a movie's genres), "
+            f"declare it multi-valued and refit: FieldEncoder(multi_valued={{{label}: None}}). "
+            "Else convert such cells (for example to tuples or strings) or drop the column."
+        )
+    raise TypeError(
+        f"{message} Convert such cells (for example lists to tuples or to strings) or drop "
+        "the column."
     )
 
 
@@ -306,7 +338,9 @@ def frequent_mask(counts, n_samples, min_frequency, max_categories) -> np.ndarra
     return keep
 
 
-def fit_vocabulary(uniques, counts, n_missing, order=None, *, min_frequency, max_categories):
+def fit_vocabulary(
+    uniques, counts, n_missing, order=None, *, min_frequency, max_categories, n_samples=None
+):
     """Choose the known categories of one column from its value counts.
 
     Parameters
@@ -321,6 +355,10 @@ def fit_vocabulary(uniques, counts, n_missing, order=None, *, min_frequency, max
         The permutation that sorts ``uniques``; None sorts them with ``sort_order``.
     min_frequency, max_categories
         As in :class:`~sklearn_deepfm.FieldEncoder`.
+    n_samples : int or None, default=None
+        The rows that a float ``min_frequency`` is a fraction of; None: the values
+        counted, one per row in a column of scalars (a multi-valued field's rows hold
+        any number of values).
 
     Returns
     -------
@@ -331,7 +369,7 @@ def fit_vocabulary(uniques, counts, n_missing, order=None, *, min_frequency, max
     """
     order = sort_order(uniques) if order is None else order
     candidate_counts = np.append(counts[order], n_missing)  # missing comes last
-    n_samples = candidate_counts.sum()
+    n_samples = candidate_counts.sum() if n_samples is None else n_samples
     keep = frequent_mask(candidate_counts, n_samples, min_frequency, max_categories)
     missing_code = int(keep.sum()) if keep[-1] else 0
     return uniques.take(order[keep[:-1]]), missing_code

@@ -1,10 +1,10 @@
 """``FieldEncoder``'s fitted state as plain Python values, for model files and export."""
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from . import _encode
-from ._encode import CATEGORICAL, QUANTILE, VALUE
+from . import _encode, _multi_valued
+from ._encode import CATEGORICAL, MULTI_VALUED, QUANTILE, VALUE
 
 
 class EncoderStateMixin:
@@ -16,12 +16,15 @@ class EncoderStateMixin:
         ``fields`` holds one dict per field: ``name``, ``kind``, ``cardinality``,
         ``missing_code`` and ``categories`` (vocabulary fields; ``categories[i]`` has
         code ``i + 1``), ``edges`` (quantile) or ``mean`` and ``scale`` (value).
+        Multi-valued fields: ``categories[i]`` has code ``i + 2``, ``missing_code`` is
+        the code of a missing value in a list (1, unknown, when fit saw none), and
+        ``separator``, ``width`` and ``n_truncated`` follow.
         """
         check_is_fitted(self)
         names = getattr(self, "feature_names_in_", None)
         fields = []
         for j, (name, kind) in enumerate(
-            zip(self.get_feature_names_out(), self._kinds, strict=True)
+            zip(_check_feature_names_in(self, None), self._kinds, strict=True)
         ):
             field = {
                 "name": str(name),
@@ -29,7 +32,14 @@ class EncoderStateMixin:
                 "cardinality": int(self.cardinalities_[j]),
                 "missing_code": int(self._missing_codes[j]),
             }
-            if kind == QUANTILE:
+            if kind == MULTI_VALUED:  # the slots' codes are the vocabulary kernels' plus one
+                known = _encode.known_values(self.categories_[j], self._missing_codes[j])
+                field["missing_code"] += _multi_valued.UNKNOWN_CODE
+                field["categories"] = known.tolist()
+                field["separator"] = self._separators[j]
+                field["width"] = int(self._widths[j])
+                field["n_truncated"] = int(self.n_truncated_[j])
+            elif kind == QUANTILE:
                 field["edges"] = self.categories_[j].tolist()
             elif kind == VALUE:
                 field["mean"], field["scale"] = float(self._means[j]), float(self._scales[j])
@@ -57,19 +67,41 @@ class EncoderStateMixin:
         self.n_features_in_ = n
         self._kinds = [field["kind"] for field in fields]
         self.value_fields_ = np.array([kind == VALUE for kind in self._kinds])
-        self.categories_ = [None] * n
+        self._init_fitted_state(n)
         self.cardinalities_ = _encode.int_array([f["cardinality"] for f in fields], "cardinality")
         self._missing_codes = _encode.int_array([f["missing_code"] for f in fields], "missing code")
-        self._known, self._tables = [None] * n, {}
-        self._means, self._scales = np.zeros(n), np.ones(n)
+        self._separators = {}
+        declared = _multi_valued.declared_columns(self.multi_valued, names or [], n)
         kinds = (CATEGORICAL, self.numeric_encoding)
         for j, field in enumerate(fields):
+            if (j in declared) != (field["kind"] == MULTI_VALUED):
+                raise ValueError(
+                    f"field {j} has kind {field['kind']!r}, which contradicts "
+                    f"multi_valued={self.multi_valued!r}."
+                )
+            if field["kind"] == MULTI_VALUED:
+                self._restore_multi_valued(j, field, declared[j])
+                continue
             restored = _encode.field_from_state(
                 field, j, kinds, self._missing_codes[j], self.cardinalities_[j]
             )
             self.categories_[j], self._known[j] = restored["categories"], restored["known"]
             self._means[j], self._scales[j] = restored["mean"], restored["scale"]
+        self._set_field_slices()
         if state["output"] is not None:
             if state["output"] not in ("default", "pandas", "polars"):
                 raise ValueError(f"unknown output container {state['output']!r}.")
             self.set_output(transform=state["output"])
+
+    def _restore_multi_valued(self, j, field, separator):
+        restored = _multi_valued.field_from_state(field, j)
+        if restored["separator"] != separator or self.max_len not in (None, restored["width"]):
+            raise ValueError(
+                f"the multi_valued field {j} ({field['name']!r}) has the separator "
+                f"{restored['separator']!r} and width {restored['width']}, which contradict "
+                f"multi_valued={self.multi_valued!r} and max_len={self.max_len!r}."
+            )
+        self.categories_[j], self._known[j] = restored["categories"], restored["known"]
+        self._missing_codes[j] = restored["missing_code"]
+        self._widths[j], self._separators[j] = restored["width"], separator
+        self.n_truncated_[j] = int(field.get("n_truncated", 0))

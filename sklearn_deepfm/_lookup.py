@@ -36,7 +36,8 @@ def _kind(value):
     return None
 
 
-def _is_missing(value):
+def is_missing(value):
+    """Tell whether a Python value is missing: None, ``pd.NA``, ``NaT`` or a float NaN."""
     return (
         value is None
         or value is pd.NA
@@ -94,7 +95,7 @@ def lookup_codes(values, table, missing_code):
         if type(value) is str:  # the usual case first
             out.append(codes.get(value, 0))
             continue
-        if _is_missing(value):
+        if is_missing(value):
             out.append(missing_code)
             continue
         kind = _kind(value)
@@ -108,7 +109,7 @@ def as_floats(values):
     """Return the numbers in ``values`` as float64, NaN for missing; None for anything else."""
     out = np.empty(len(values))
     for i, value in enumerate(values):
-        if _is_missing(value):
+        if is_missing(value):
             out[i] = np.nan
         elif _kind(value) != _NUMBER:
             return None

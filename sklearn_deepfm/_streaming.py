@@ -1,7 +1,8 @@
 """``FieldEncoder.partial_fit``, and what it keeps of each column between chunks.
 
 Vocabulary columns keep exact counts (so the vocabulary, ``min_frequency`` and
-``max_categories`` are those of ``fit`` on all chunks at once); quantile columns a
+``max_categories`` are those of ``fit`` on all chunks at once), multi-valued ones
+also the rows and the longest list seen; quantile columns a
 uniform sample of at most ``SAMPLE_SIZE`` values (as ``KBinsDiscretizer``
 subsamples 200,000 rows), exact while fewer values were seen; value columns the
 count, mean and sum of squared deviations (Chan's parallel update).
@@ -12,11 +13,14 @@ import pandas as pd
 import pyarrow as pa
 from sklearn.base import _fit_context
 
-from . import _arrow, _encode
-from ._encode import CATEGORICAL, LOG_SQUARE, QUANTILE
+from . import _arrow, _encode, _list_cells, _multi_valued
+from ._encode import CATEGORICAL, LOG_SQUARE, MULTI_VALUED, QUANTILE
 
 # What partial_fit leaves to compute until it is read (see StreamingFitMixin.__getattr__).
-_DEFERRED = ("categories_", "cardinalities_", "_missing_codes", "_known", "_means", "_scales")
+_DEFERRED = (
+    *("categories_", "cardinalities_", "field_slices_", "n_truncated_"),
+    *("_missing_codes", "_known", "_means", "_scales", "_widths"),
+)
 
 SAMPLE_SIZE = 200_000
 # Sum the chunks' Arrow counts every this many chunks, to bound what is kept.
@@ -28,9 +32,13 @@ class ColumnStream:
 
     Parameters
     ----------
-    kind : {"categorical", "log_square", "quantile", "value"}
+    kind : {"categorical", "multi_valued", "log_square", "quantile", "value"}
     seed : int, default=0
         Seeds the quantile sample's draws, so that the same chunks give the same edges.
+    separator : str or None, default=None
+        A multi-valued column's separator (see ``FieldEncoder``'s ``multi_valued``).
+    max_len : int or None, default=None
+        A multi-valued column's width, None for the longest list.
 
     Examples
     --------
@@ -43,9 +51,11 @@ class ColumnStream:
     (['a', 'b'], [2, 1], 1)
     """
 
-    def __init__(self, kind, seed=0):
+    def __init__(self, kind, seed=0, *, separator=None, max_len=None):
         self.kind = kind
         self.counts, self.n_missing = None, 0  # vocabulary kinds
+        self.separator, self.max_len = separator, max_len  # multi-valued
+        self.n_rows, self.longest, self.n_truncated = 0, 0, 0
         self._arrow_counts = []  # Arrow strings or bin numbers: (values, counts) of each chunk
         self.sample, self.n_observed, self.has_missing = np.empty(0), 0, False  # quantile
         self.n, self.mean, self.m2 = 0, 0.0, 0.0  # value
@@ -53,8 +63,11 @@ class ColumnStream:
 
     def add(self, values, label):
         """Add one chunk of the column's raw values; ``label`` names it in errors."""
-        if self.kind == "categorical":
+        if self.kind == CATEGORICAL:
             self._count(values, label)
+            return
+        if self.kind == MULTI_VALUED:
+            self._add_lists(values, label)
             return
         x = _encode.as_float(values, label)
         if self.kind == "log_square":
@@ -98,8 +111,18 @@ class ColumnStream:
         """Return the mean and standard deviation of the values seen (0 and 0 for none)."""
         return self.mean, float(np.sqrt(self.m2 / self.n)) if self.n else 0.0
 
+    def _add_lists(self, values, label):
+        flat, lengths = _list_cells.split_cells(values, self.separator, label)
+        if self.max_len is not None:
+            flat, lengths, n_truncated = _multi_valued.keep_first(flat, lengths, self.max_len)
+            _multi_valued.warn_truncated(label, n_truncated, self.max_len, "partial_fit")
+            self.n_truncated += n_truncated
+        self.n_rows += len(lengths)
+        self.longest = max(self.longest, int(lengths.max(initial=0)))
+        self._count(flat, label)
+
     def _count(self, values, label):
-        if self.kind == CATEGORICAL:
+        if self.kind in (CATEGORICAL, MULTI_VALUED):
             array = _arrow.string_array(values)
         else:  # log_square bin numbers: float64, NaN (missing) as null
             array = pa.array(values, from_pandas=True)
@@ -187,15 +210,18 @@ class StreamingFitMixin:
         streams = vars(self).get("_streams")
         if streams is None:  # the first chunk sets the columns and their kinds
             columns = self._start_fit(X)
-            streams = [ColumnStream(kind) for kind in self._kinds]
+            streams = [
+                ColumnStream(kind, separator=self._separators.get(j), max_len=self.max_len)
+                for j, kind in enumerate(self._kinds)
+            ]
         else:
             columns, _ = self._columns_for_transform(X)
         for j, values in enumerate(columns):
             streams[j].add(values, self._label(j))
         self._streams, self._pending = streams, True
         # computed from the streams when next read (__getattr__); the one-row look-up
-        # tables, built from the vocabularies, with them
-        for name in (*_DEFERRED, "_tables"):
+        # tables and the output's column names, built from them, with them
+        for name in (*_DEFERRED, "_tables", "_columns_out"):
             vars(self).pop(name, None)
         return self
 
@@ -209,6 +235,7 @@ class StreamingFitMixin:
             self._init_fitted_state(len(self._kinds))
             for j, stream in enumerate(self._streams):
                 self._fit_from_stream(j, stream)
+            self._set_field_slices()
             return getattr(self, name)
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
@@ -217,6 +244,10 @@ class StreamingFitMixin:
         if self._kinds[j] in (CATEGORICAL, LOG_SQUARE):
             dtype = object if self._kinds[j] == CATEGORICAL else np.float64
             self._fit_vocabulary(j, *stream.vocabulary(), dtype=dtype)
+        elif self._kinds[j] == MULTI_VALUED:
+            self._widths[j] = self.max_len or max(stream.longest, 1)
+            self.n_truncated_[j] = stream.n_truncated
+            self._fit_vocabulary(j, *stream.vocabulary(), dtype=object, n_samples=stream.n_rows)
         elif self._kinds[j] == QUANTILE:
             self._set_quantile(
                 j, _encode.quantile_edges(stream.sample, self.n_bins), stream.has_missing

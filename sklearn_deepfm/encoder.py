@@ -15,25 +15,36 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _encode, _lookup
-from ._encode import CATEGORICAL, LOG_SQUARE, QUANTILE, VALUE
+from . import _encode, _lookup, _multi_valued
+from ._encode import CATEGORICAL, LOG_SQUARE, MULTI_VALUED, QUANTILE, VALUE
+from ._encoder_fields import EncoderFieldsMixin
 from ._encoder_state import EncoderStateMixin
 from ._streaming import StreamingFitMixin
 
 
-class FieldEncoder(StreamingFitMixin, EncoderStateMixin, TransformerMixin, BaseEstimator):
+class FieldEncoder(
+    StreamingFitMixin, EncoderStateMixin, EncoderFieldsMixin, TransformerMixin, BaseEstimator
+):
     """Encode each column as one integer field index, the input of a DeepFM model.
 
     Every field reserves code 0 for values it cannot name: values never seen in fit,
     values dropped by ``min_frequency`` or ``max_categories``, and missing values when
-    none were seen in fit. So every code of field ``f`` is a valid row of an embedding
-    table with ``cardinalities_[f]`` rows.
+    none were seen in fit (a multi-valued field reserves code 1, its code 0 padding
+    the slots). So every code of field ``f`` is a valid row of an embedding table
+    with ``cardinalities_[f]`` rows.
 
     - Categorical columns: the known categories get codes ``1..n`` sorted by value
       (values of mixed types sort by type name, then value), and missing values
       (NaN, None, ``pd.NA``, ``NaT``), when seen in fit, get the last code ``n + 1``:
       in click data, "missing" carries signal.
     - Numeric columns are binned or kept as a value, following ``numeric_encoding``.
+    - Multi-valued columns (``multi_valued``), a list of values per row such as a
+      movie's genres, take ``width`` output columns, their *slots*: slot ``i`` holds
+      the code of the list's ``i``-th value, slots past the list's end the padding
+      code 0. The known values get codes ``2..n + 1`` sorted by value, values not
+      known from fit code 1, and missing values inside lists, when seen in fit,
+      ``n + 2``. A missing cell, an empty list and an empty string are lists of
+      no values.
 
     Parameters
     ----------
@@ -48,7 +59,8 @@ class FieldEncoder(StreamingFitMixin, EncoderStateMixin, TransformerMixin, BaseE
         object, string or bool, else none. A list names the categorical columns (str)
         or gives their positions (int), and overrides the name rule; list other
         integer-coded columns here (Avazu's ``C14``). All other columns must be numeric
-        (strings that parse as numbers are accepted).
+        (strings that parse as numbers are accepted). A column in ``multi_valued`` is
+        multi-valued whether or not it is listed here.
     numeric_encoding : {"quantile", "log_square", "value"}, default="quantile"
         Encoding of the numeric columns.
 
@@ -68,27 +80,54 @@ class FieldEncoder(StreamingFitMixin, EncoderStateMixin, TransformerMixin, BaseE
         Categories seen fewer than ``min_frequency`` times (an int), or in a fraction of
         rows below ``min_frequency`` (a float in (0, 1)), get code 0. As in
         :class:`~sklearn.preprocessing.OrdinalEncoder`; missing values count as one
-        category.
+        category. In a multi-valued field a value counts once per occurrence in all
+        lists (a value twice in one list counts twice), and a float asks for at least
+        ``min_frequency * n_samples`` occurrences: about the fraction of rows whose
+        list holds the value. Rare values get code 1.
     max_categories : int, default=None
         Keep at most ``max_categories`` categories per field (the most frequent, ties
         going to the one that sorts first); the others get code 0. Unlike
         :class:`~sklearn.preprocessing.OrdinalEncoder`, the count does not include the
-        code for the others: a field has at most ``max_categories + 1`` codes.
+        code for the others: a field has at most ``max_categories + 1`` codes. A
+        multi-valued field keeps the ``max_categories`` most frequent values (counted
+        as for ``min_frequency``); the others get code 1.
+    multi_valued : dict, list or None, default=None
+        The multi-valued columns. A dict maps a column name (str) or position (int) to
+        the separator of its values (a non-empty str: cells are strings such as
+        MovieLens' ``"Action|Comedy"``, split at every separator, each value kept as
+        written, so ``"a||b"`` holds ``""``), or to None (cells are lists, tuples,
+        1-d numpy arrays or Arrow lists). A list names columns whose cells are
+        list-likes. Values inside a list may repeat (each occurrence takes a slot) and
+        may be missing (None, NaN, ``pd.NA``).
+    max_len : int or None, default=None
+        The width (number of slots) of every multi-valued field; None: the longest list
+        seen in fit (at least 1). A longer list keeps its *first* ``max_len`` values
+        (in fit too, so the dropped ones count for nothing); ``fit``, ``partial_fit``
+        and ``transform`` warn (``UserWarning``) naming the column and how many rows
+        they cut.
 
     Attributes
     ----------
     categories_ : list of ndarray or None
         One entry per input column. Categorical fields: object array of the known
         categories, ``categories_[f][i]`` having code ``i + 1``, with NaN last when
-        missing values have a code. ``"log_square"`` fields: the same with the float64
+        missing values have a code. Multi-valued fields: the same, ``categories_[f][i]``
+        having code ``i + 2``. ``"log_square"`` fields: the same with the float64
         bin numbers. ``"quantile"`` fields: the float64 distinct quantile edges (bin
         ``i + 1`` is ``[edges[i], edges[i + 1])``, the outer bins open-ended; a single
         edge means one bin; empty when the column was all missing). ``"value"`` fields:
         None.
     cardinalities_ : ndarray of shape (n_features_in_,), dtype int64
         Number of codes of each field, the reserved code 0 included; 1 for value fields.
+        For a multi-valued field, ``n + 2`` (``+ 1`` with a missing code).
     value_fields_ : ndarray of shape (n_features_in_,), dtype bool
         True where the field holds a standardized value instead of a code.
+    field_slices_ : list of slice
+        One per input column: the output columns of its field, ``slice(k, k + 1)``
+        for a plain field and ``width`` columns for a multi-valued one.
+    n_truncated_ : ndarray of shape (n_features_in_,), dtype int64
+        How many rows of each multi-valued field fit cut to ``max_len`` values; 0 for
+        the other fields.
     n_features_in_ : int
         Number of columns seen in fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -107,6 +146,12 @@ class FieldEncoder(StreamingFitMixin, EncoderStateMixin, TransformerMixin, BaseE
     float64 (codes stored as integral floats) when a field is a value field; with
     ``set_output(transform="pandas")`` code columns are int64 and value columns float64.
 
+    With a multi-valued field, ``transform`` returns a DataFrame even by default, its
+    columns named as :meth:`get_feature_names_out` names them (``genres[0]``,
+    ``genres[1]``, ...) and indexed like X: the next step of a Pipeline, a model,
+    groups the slots back into one field by these names, which an array would lose.
+    ``set_output`` chooses another container, which carries the names too.
+
     Examples
     --------
     >>> import pandas as pd
@@ -120,6 +165,15 @@ class FieldEncoder(StreamingFitMixin, EncoderStateMixin, TransformerMixin, BaseE
     >>> encoder.transform(pd.DataFrame({"clicks": [40, 7], "site": ["b", None]}))
     array([[2, 3],
            [3, 0]])
+
+    A multi-valued column, its values joined by ``"|"``:
+
+    >>> movies = pd.DataFrame({"genres": ["Comedy|Drama", "Drama", None]})
+    >>> FieldEncoder(multi_valued={"genres": "|"}).fit_transform(movies)
+       genres[0]  genres[1]
+    0          2          3
+    1          3          0
+    2          0          0
     """
 
     _parameter_constraints: dict = {
@@ -132,6 +186,8 @@ class FieldEncoder(StreamingFitMixin, EncoderStateMixin, TransformerMixin, BaseE
             None,
         ],
         "max_categories": [Interval(Integral, 1, None, closed="left"), None],
+        "multi_valued": [dict, "array-like", None],
+        "max_len": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
@@ -142,12 +198,16 @@ class FieldEncoder(StreamingFitMixin, EncoderStateMixin, TransformerMixin, BaseE
         n_bins=16,
         min_frequency=None,
         max_categories=None,
+        multi_valued=None,
+        max_len=None,
     ):
         self.categorical_features = categorical_features
         self.numeric_encoding = numeric_encoding
         self.n_bins = n_bins
         self.min_frequency = min_frequency
         self.max_categories = max_categories
+        self.multi_valued = multi_valued
+        self.max_len = max_len
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -181,22 +241,28 @@ class FieldEncoder(StreamingFitMixin, EncoderStateMixin, TransformerMixin, BaseE
 
         Returns
         -------
-        X_out : ndarray of shape (n_samples, n_features_in_)
+        X_out : ndarray or DataFrame of shape (n_samples, n_features_out)
             int64 codes, or float64 when some field is a value field; a DataFrame with
-            int64 code columns and float64 value columns under pandas output.
+            int64 code columns and float64 value columns under pandas output, and
+            always with a multi-valued field. One column per field, ``width`` for a
+            multi-valued one (see ``field_slices_``).
         """
         check_is_fitted(self)
         columns, index = self._columns_for_transform(X)
         dtype = np.float64 if self.value_fields_.any() else np.int64
-        out = np.empty((len(index), self.n_features_in_), dtype=dtype)
+        slices = self.field_slices_
+        out = np.empty((len(index), slices[-1].stop), dtype=dtype)
         few = len(index) <= _lookup.MAX_ROWS
         for j, values in enumerate(columns):
+            if self._kinds[j] == MULTI_VALUED:
+                out[:, slices[j]] = self._encode_slots(j, values, few)
+                continue
             codes = self._lookup_column(j, values) if few else None
             if codes is None:
                 if not isinstance(values, np.ndarray | pd.Series):  # a pandas array
                     values = pd.Series(values, copy=False)
                 codes = self._encode_column(j, values)
-            out[:, j] = codes
+            out[:, slices[j].start] = codes
         return self._finish_output(out, index)
 
     def inverse_transform(self, X):
@@ -204,7 +270,7 @@ class FieldEncoder(StreamingFitMixin, EncoderStateMixin, TransformerMixin, BaseE
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_)
+        X : array-like of shape (n_samples, n_features_out)
             Output of :meth:`transform`.
 
         Returns
@@ -214,35 +280,26 @@ class FieldEncoder(StreamingFitMixin, EncoderStateMixin, TransformerMixin, BaseE
             code, None for code 0). ``"quantile"`` fields: the bin as a
             :class:`pandas.Interval` closed on the left (open-ended outer bins), NaN for
             the missing code, None for code 0. Value fields: the de-standardized value.
+            Multi-valued fields: a list of the row's values, padding skipped, None for
+            the unknown code 1 and NaN for the missing code.
         """
         check_is_fitted(self)
         X = check_array(X, dtype=np.float64, ensure_min_samples=0, input_name="X")
-        if X.shape[1] != self.n_features_in_:
+        slices = self.field_slices_
+        if X.shape[1] != slices[-1].stop:
+            slots = " (width columns for a multi-valued one)" if self._separators else ""
             raise ValueError(
-                f"FieldEncoder.inverse_transform expects {self.n_features_in_} columns, one "
-                f"per field; got X of shape {X.shape}."
+                f"FieldEncoder.inverse_transform expects {slices[-1].stop} columns, one "
+                f"per field{slots}; got X of shape {X.shape}."
             )
-        out = np.empty(X.shape, dtype=object)
+        out = np.empty((X.shape[0], self.n_features_in_), dtype=object)
         for j, kind in enumerate(self._kinds):
-            if kind == VALUE:
-                out[:, j] = X[:, j] * self._scales[j] + self._means[j]
-                continue
-            codes = X[:, j]
-            bad = (codes != np.round(codes)) | (codes < 0) | (codes >= self.cardinalities_[j])
-            if bad.any():
-                raise ValueError(
-                    f"FieldEncoder.inverse_transform: codes of column {self._label(j)} must "
-                    f"be integers in [0, {self.cardinalities_[j]}); got {codes[bad][0]!r}. "
-                    "Pass the output of transform."
-                )
-            meanings = _encode.code_meanings(
-                self.categories_[j], self._missing_codes[j], quantile=kind == QUANTILE
-            )
-            out[:, j] = meanings[codes.astype(np.intp)]
+            field = slices[j] if kind == MULTI_VALUED else slices[j].start  # slots, or a column
+            out[:, j] = self._decode_column(j, X[:, field])
         return out
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the output fields: the input column names.
+        """Names of the output columns: the input column names, and slots' names.
 
         Parameters
         ----------
@@ -252,10 +309,20 @@ class FieldEncoder(StreamingFitMixin, EncoderStateMixin, TransformerMixin, BaseE
         Returns
         -------
         feature_names_out : ndarray of str objects
-            One name per field.
+            One name per field, and for a multi-valued field ``name`` of width ``w``
+            the names of its slots, ``name[0]`` to ``name[w - 1]``.
         """
         check_is_fitted(self, "n_features_in_")
-        return _check_feature_names_in(self, input_features)
+        names = _check_feature_names_in(self, input_features)
+        if not self._separators:
+            return names
+        out = []
+        for j, name in enumerate(names.tolist()):
+            if j in self._separators:
+                out.extend(_multi_valued.slot_names(name, self._widths[j]))
+            else:
+                out.append(name)
+        return np.asarray(out, dtype=object)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -273,6 +340,7 @@ class FieldEncoder(StreamingFitMixin, EncoderStateMixin, TransformerMixin, BaseE
     def _fit(self, X):
         for j, values in enumerate(self._start_fit(X)):
             self._fit_column(j, values)
+        self._set_field_slices()
 
     def _start_fit(self, X):
         """Validate ``X`` anew and decide each field's kind; return X's columns."""
@@ -292,62 +360,16 @@ class FieldEncoder(StreamingFitMixin, EncoderStateMixin, TransformerMixin, BaseE
             columns = [X[:, j] for j in range(X.shape[1])]
         categorical = _encode.categorical_mask(self.categorical_features, X)
         n_features = len(columns)
-        self._kinds = [CATEGORICAL if c else self.numeric_encoding for c in categorical]
+        names = list(X.columns) if isinstance(X, pd.DataFrame) else []
+        # column position -> separator of the multi-valued fields
+        self._separators = _multi_valued.declared_columns(self.multi_valued, names, n_features)
+        self._kinds = [
+            MULTI_VALUED if j in self._separators else CATEGORICAL if c else self.numeric_encoding
+            for j, c in enumerate(categorical)
+        ]
         self.value_fields_ = np.array([kind == VALUE for kind in self._kinds])
         self._init_fitted_state(n_features)
         return columns
-
-    def _init_fitted_state(self, n_features):
-        self.categories_ = [None] * n_features
-        self.cardinalities_ = np.ones(n_features, dtype=np.int64)
-        self._missing_codes = np.zeros(n_features, dtype=np.int64)
-        self._known = [None] * n_features  # vocabulary fields: known values as an index
-        self._tables = {}  # vocabulary fields: dicts value -> code, built by _table
-        self._means = np.zeros(n_features)
-        self._scales = np.ones(n_features)
-
-    def _fit_column(self, j, values):
-        """Set ``categories_[j]``, ``cardinalities_[j]`` and the private state of field j."""
-        kind, label = self._kinds[j], self._label(j)
-        if kind == CATEGORICAL:
-            self._fit_vocabulary(j, *_encode.count_values(values, label), dtype=object)
-            return
-        x = _encode.as_float(values, label)
-        if kind == LOG_SQUARE:
-            bins = _encode.log_square_bins(x)
-            self._fit_vocabulary(j, *_encode.count_values(bins, label), dtype=np.float64)
-        elif kind == QUANTILE:
-            self._set_quantile(j, _encode.quantile_edges(x, self.n_bins), np.isnan(x).any())
-        else:  # value
-            observed = x[~np.isnan(x)]
-            if observed.size:
-                self._means[j] = observed.mean()
-                self._scales[j] = observed.std() or 1.0
-
-    def _set_quantile(self, j, edges, has_missing):
-        n_bins = _encode.n_quantile_bins(edges)
-        self._missing_codes[j] = n_bins + 1 if has_missing else 0
-        self.cardinalities_[j] = n_bins + 1 + bool(self._missing_codes[j])
-        self.categories_[j] = edges
-
-    def _fit_vocabulary(self, j, uniques, counts, n_missing, order, *, dtype):
-        known, missing_code = _encode.fit_vocabulary(
-            uniques,
-            counts,
-            n_missing,
-            order,
-            min_frequency=self.min_frequency,
-            max_categories=self.max_categories,
-        )
-        # a list lets pandas infer a dtype (int64, str, ...) that makes lookups fast; the
-        # index keeps its hash table between transform calls
-        self._known[j] = pd.Index(known.tolist(), tupleize_cols=False)
-        categories = np.asarray(known, dtype=dtype)
-        if missing_code:
-            categories = np.append(categories, np.array([np.nan], dtype=dtype))
-        self.categories_[j] = categories
-        self._missing_codes[j] = missing_code
-        self.cardinalities_[j] = len(categories) + 1
 
     # transform ----------------------------------------------------------------------
 
@@ -367,55 +389,41 @@ class FieldEncoder(StreamingFitMixin, EncoderStateMixin, TransformerMixin, BaseE
         validate_data(self, X, skip_check_array=True, reset=False)
         return [X[:, j] for j in range(X.shape[1])], pd.RangeIndex(X.shape[0])
 
-    def _encode_column(self, j, values):
-        kind, label = self._kinds[j], self._label(j)
-        if kind == CATEGORICAL:
-            return _encode.encode_vocabulary(values, self._known[j], self._missing_codes[j], label)
-        x = _encode.as_float(values, label)
-        if kind == LOG_SQUARE:
-            bins = _encode.log_square_bins(x)
-            return _encode.encode_vocabulary(bins, self._known[j], self._missing_codes[j], label)
-        if kind == QUANTILE:
-            return _encode.encode_quantile(x, self.categories_[j], self._missing_codes[j])
-        return self._encode_value(j, x)
-
-    def _lookup_column(self, j, values):
-        """Encode a few rows of column ``j`` in Python; None where ``_encode_column`` must."""
-        cells = _lookup.python_values(values)
-        kind = self._kinds[j]
-        if kind == CATEGORICAL:
-            table = self._table(j)
-            return table and _lookup.lookup_codes(cells, table, self._missing_codes[j])
-        x = _lookup.as_floats(cells)
-        if x is None:
-            return None
-        if kind == LOG_SQUARE:
-            table, bins = self._table(j), _encode.log_square_bins(x).tolist()
-            return table and _lookup.lookup_codes(bins, table, self._missing_codes[j])
-        if kind == QUANTILE:
-            return _lookup.quantile_codes(x, self.categories_[j], self._missing_codes[j])
-        return self._encode_value(j, x)
-
-    def _table(self, j):
-        """Return the dict look-up table of vocabulary field ``j``, built at its first use."""
-        tables = self.__dict__.setdefault("_tables", {})  # dropped by pickling
-        if j not in tables:
-            tables[j] = _lookup.build_table(self._known[j])
-        return tables[j]
-
-    def _encode_value(self, j, x):
-        return np.nan_to_num((x - self._means[j]) / self._scales[j], nan=0.0)
-
     def _finish_output(self, out, index):
-        """Return ``out``, as a DataFrame with per-field dtypes under mixed pandas output."""
+        """Return ``out``, as a DataFrame with per-field dtypes under mixed pandas output.
+
+        With a multi-valued field, a DataFrame of named columns under default output.
+        """
+        dense = _get_output_config("transform", self)["dense"]
+        named = bool(self._separators) and dense == "default"
         mixed = self.value_fields_.any() and not self.value_fields_.all()
-        if not mixed or _get_output_config("transform", self)["dense"] != "pandas":
+        if not named and (not mixed or dense != "pandas"):
             return out
-        data = {
-            j: out[:, j] if self.value_fields_[j] else out[:, j].astype(np.int64)
-            for j in range(out.shape[1])
-        }
-        return pd.DataFrame(data, index=index)  # set_output renames the columns
+        value_columns = self.value_fields_[
+            _multi_valued.column_fields(self.field_slices_, out.shape[1])
+        ]
+        if value_columns.all() or not value_columns.any():
+            frame = pd.DataFrame(out, index=index, copy=False)
+        else:
+            data = {
+                k: out[:, k] if value_columns[k] else out[:, k].astype(np.int64)
+                for k in range(out.shape[1])
+            }
+            frame = pd.DataFrame(data, index=index)
+        if named:  # else set_output renames the columns
+            frame.columns = self._output_columns()
+        return frame
+
+    def _output_columns(self):
+        """Return the output's column names as an Index, built once.
+
+        Building it (pandas infers the names' string dtype) costs more than the rest of
+        a one-row transform.
+        """
+        columns = self.__dict__.get("_columns_out")
+        if columns is None:
+            columns = self._columns_out = pd.Index(self.get_feature_names_out())
+        return columns
 
     def _label(self, j):
         """How error messages name column ``j``."""

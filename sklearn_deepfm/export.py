@@ -35,8 +35,9 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._json import encode_scalar
+from ._multi_valued import PADDING_CODE, UNKNOWN_CODE
 from ._version import __version__
-from .encoder import VALUE, FieldEncoder
+from .encoder import MULTI_VALUED, VALUE, FieldEncoder
 from .estimator import DeepFMClassifier
 from .regressor import DeepFMRegressor
 
@@ -59,6 +60,14 @@ _RULES = {
     "quantile": "x = the number; missing gives missing_code; else with no edges 0, else code "
     "= 1 + the number of inner edges (edges[1:-1]) that are <= x.",
     "value": "value = (x - mean) / std, 0.0 when x is missing; the field's code is 0.",
+    "multi_valued": "the cell is a list of values: with a separator, its string split at "
+    'every occurrence of separator, each piece kept as written ("a||b" holds ""); '
+    "without, the cell's own list. A missing cell, an empty string and an empty list are "
+    "empty lists. Keep the list's first width values, then code each as in categorical "
+    "fields, except that a value not in categories gets unknown_code (1) and a missing "
+    "value missing_code (1 when fit saw none). The field gives width codes, its slots "
+    "name[0] .. name[width - 1] in that order: the list's codes, then padding_code (0) "
+    "up to width.",
     "model_inputs": "codes[f] = the code of field f (0 for a value field); values[f] = the "
     "value of field f (1.0 for a code field), needed only when some field is a value field.",
 }
@@ -228,13 +237,18 @@ def export_vocabularies(encoder, path):
     into a code, and how codes and values make the inputs of the exported network)
     and ``fields``, one object per field in the order of the
     model's inputs, with ``name``, ``kind`` (``"categorical"``, ``"quantile"``,
-    ``"log_square"`` or ``"value"``), ``cardinality`` (number of codes) and
+    ``"log_square"``, ``"value"`` or ``"multi_valued"``), ``cardinality`` (number of
+    codes) and
 
     - categorical and log_square fields: ``missing_code`` and ``categories``, a list
       of ``[category, code]`` pairs; categories are JSON strings, numbers or
       booleans (an infinite float is written ``{"$float": "inf"}``);
     - quantile fields: ``missing_code`` and ``edges``, the sorted bin edges;
-    - value fields: ``mean`` and ``std``.
+    - value fields: ``mean`` and ``std``;
+    - multi-valued fields: ``missing_code``, ``categories`` (codes from 2),
+      ``separator`` (null for list cells), ``width`` (the number of slots, output
+      columns ``name[0]`` to ``name[width - 1]``), ``padding_code`` (0) and
+      ``unknown_code`` (1).
 
     Examples
     --------
@@ -259,10 +273,15 @@ def export_vocabularies(encoder, path):
         if field["kind"] == VALUE:
             del field["missing_code"]
             field["std"] = field.pop("scale")
+        first_code = 1
+        if field["kind"] == MULTI_VALUED:
+            del field["n_truncated"]  # how fit went, not how to encode
+            field.update(padding_code=PADDING_CODE, unknown_code=UNKNOWN_CODE)
+            first_code = UNKNOWN_CODE + 1
         if "categories" in field:
             field["categories"] = [
                 [encode_scalar(value), code]
-                for code, value in enumerate(field["categories"], start=1)
+                for code, value in enumerate(field["categories"], start=first_code)
             ]
         fields.append(field)
     document = {

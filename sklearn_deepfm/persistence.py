@@ -13,7 +13,10 @@ and by type:
 - ``"FieldEncoder"``: ``"fitted"`` holds ``n_features_in``, ``feature_names_in``,
   ``output`` (the ``set_output`` container) and ``fields``, one per column, with
   ``kind``, ``cardinality``, ``missing_code`` and ``categories`` (``categories[i]``
-  has code ``i + 1``), ``edges`` (quantile) or ``mean`` and ``scale`` (value).
+  has code ``i + 1``), ``edges`` (quantile) or ``mean`` and ``scale`` (value); a
+  ``"multi_valued"`` field's ``categories[i]`` has code ``i + 2``, its
+  ``missing_code`` is 1 when fit saw no missing value in a list, and ``separator``,
+  ``width`` and ``n_truncated`` follow.
 - ``"DeepFMClassifier"`` and ``"DeepFMRegressor"``: ``"fitted"`` maps each fitted
   attribute (``cardinalities_``, the classifier's ``classes_`` and ``calibration_``,
   the regressor's ``y_mean_`` and ``y_scale_``, ...) to its value; ``"module"`` is the

@@ -2,6 +2,7 @@
 
 import json
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -116,13 +117,19 @@ def test_torch_export_matches_predict_proba(fitted, ctr_frame, tmp_path):
 # -- vocabularies ----------------------------------------------------------------------
 
 
+def is_missing(x):
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
 def reference_encode(vocabulary, row):
     """Encode one row (a dict of plain values, None when missing) from the JSON alone."""
     out = []
     for field in vocabulary["fields"]:
         x, kind = row[field["name"]], field["kind"]
-        missing = x is None or (isinstance(x, float) and math.isnan(x))
-        if kind == "value":
+        missing = is_missing(x)
+        if kind == "multi_valued":
+            out.extend(reference_slots(field, x))
+        elif kind == "value":
             out.append(0.0 if missing else (x - field["mean"]) / field["std"])
         elif missing:
             out.append(field["missing_code"])
@@ -137,13 +144,32 @@ def reference_encode(vocabulary, row):
     return out
 
 
+def reference_slots(field, cell):
+    """A multi-valued field's slots, by the rule in words: split, cut, code, pad."""
+    if is_missing(cell):
+        values = []
+    elif field["separator"] is not None:
+        values = cell.split(field["separator"]) if cell else []
+    else:
+        values = list(cell)
+    codes = {decode(value): code for value, code in field["categories"]}
+    slots = [
+        field["missing_code"] if is_missing(v) else codes.get(v, field["unknown_code"])
+        for v in values[: field["width"]]
+    ]
+    return slots + [field["padding_code"]] * (field["width"] - len(slots))
+
+
 def decode(value):
     return float(value["$float"]) if isinstance(value, dict) else value
 
 
 def plain_rows(frame):
     rows = frame.astype(object).to_dict("records")
-    return [{k: None if pd.isna(v) else v for k, v in row.items()} for row in rows]
+    return [
+        {k: v if isinstance(v, list) or not pd.isna(v) else None for k, v in row.items()}
+        for row in rows
+    ]
 
 
 def frame_of_every_kind(n, seed, unseen=False):
@@ -186,6 +212,43 @@ def test_vocabularies_reproduce_the_codes_of_held_out_rows(numeric_encoding, tmp
     got = np.array([reference_encode(vocabulary, row) for row in plain_rows(test)])
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
     assert (expected[:, :6] == 0).any() and (got == 0).sum() == (expected == 0).sum()
+
+
+@pytest.mark.parametrize("max_len", [None, 2])
+def test_vocabularies_reproduce_the_slots_of_multi_valued_fields(max_len, tmp_path):
+    rng = np.random.default_rng(0)
+    genres = np.array(["Action", "Comedy", "Drama", "Film-Noir", "Sci-Fi"], dtype=object)
+
+    def frame(n, extra=()):
+        lists = [list(rng.choice([*genres, *extra], size=rng.integers(0, 5))) for _ in range(n)]
+        tags = [[*values[:2], None] if i % 5 == 0 else values for i, values in enumerate(lists)]
+        tags[1::9] = [None] * len(tags[1::9])
+        return pd.DataFrame(
+            {
+                "genres": ["|".join(values) if i % 7 else None for i, values in enumerate(lists)],
+                "site": rng.choice(["a", "b", None], n),
+                "tags": tags,
+            }
+        )
+
+    train, test = frame(300), frame(90, extra=["Western", ""])
+    encoder = FieldEncoder(multi_valued={"genres": "|", "tags": None}, max_len=max_len)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # max_len cuts lists
+        expected = encoder.fit(train).transform(test).to_numpy()
+    export_vocabularies(encoder, tmp_path / "vocabularies.json")
+    with open(tmp_path / "vocabularies.json", encoding="utf-8") as file:
+        vocabulary = json.load(file, parse_constant=pytest.fail)
+    genres_field = vocabulary["fields"][0]
+    assert genres_field["kind"] == "multi_valued" and genres_field["separator"] == "|"
+    assert genres_field["width"] == (max_len or 4)
+    assert (genres_field["padding_code"], genres_field["unknown_code"]) == (0, 1)
+    assert genres_field["categories"][0] == ["Action", 2]
+    assert "n_truncated" not in genres_field
+    assert "multi_valued" in vocabulary["rules"]
+    got = np.array([reference_encode(vocabulary, row) for row in plain_rows(test)])
+    np.testing.assert_array_equal(got, expected)
+    assert {0, 1}.issubset(set(got.ravel().tolist()))  # padding and unknown both occur
 
 
 # -- errors ----------------------------------------------------------------------------
