@@ -68,8 +68,10 @@ _RULES = {
     "value missing_code (1 when fit saw none). The field gives width codes, its slots "
     "name[0] .. name[width - 1] in that order: the list's codes, then padding_code (0) "
     "up to width.",
-    "model_inputs": "codes[f] = the code of field f (0 for a value field); values[f] = the "
-    "value of field f (1.0 for a code field), needed only when some field is a value field.",
+    "model_inputs": "codes[j] = the code in the encoder's output column j (0 for a value field; "
+    "a multi-valued field fills one column per slot, field_slices in the model's metadata); "
+    "values[j] = the value in column j (1.0 for a code column), needed only when some field "
+    "is a value field.",
 }
 
 

@@ -104,10 +104,12 @@ def _encoding_of(encoder):
     """Return the transform of ``encoder`` and the fields' description for the metadata."""
     steps = encoder[:-1] if hasattr(encoder, "steps") and len(encoder.steps) > 1 else encoder
     last = steps[-1] if hasattr(steps, "steps") else steps
+    # one entry per output column: a multi-valued field's slots repeat its own
+    widths = [columns.stop - columns.start for columns in last.field_slices_]
     fields = {
         "names": [str(name) for name in last.get_feature_names_out()],
-        "cardinalities": [int(c) for c in last.cardinalities_],
-        "value_fields": [bool(v) for v in last.value_fields_],
+        "cardinalities": [int(c) for c in np.repeat(last.cardinalities_, widths)],
+        "value_fields": [bool(v) for v in np.repeat(last.value_fields_, widths)],
     }
     return steps.transform, fields
 

@@ -1,6 +1,7 @@
 """Training from encoded Parquet shards on disk, and from read-only memory maps."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.metrics import roc_auc_score
@@ -226,3 +227,25 @@ def test_weights_from_a_shard_column_train_as_sample_weight_and_the_model_saves(
     save(from_disk, buffer)
     loaded = load(io.BytesIO(buffer.getvalue()))
     np.testing.assert_array_equal(loaded.predict_proba(codes), from_disk.predict_proba(codes))
+
+
+def test_multi_valued_fields_train_from_shards_as_from_memory(tmp_path):
+    rng = np.random.default_rng(0)
+    tags = np.array(["a", "b", "c", "d", "e"])
+    X = pd.DataFrame(
+        {
+            "user": rng.integers(0, 30, 600).astype(str),
+            "tags": ["|".join(rng.choice(tags, rng.integers(1, 4), replace=False)) for _ in range(600)],
+        }
+    )
+    y = np.array([("a" in cell) != (int(user) % 2 == 0) for cell, user in zip(X["tags"], X["user"])])
+    encoder = FieldEncoder(multi_valued={"tags": "|"}).fit(X)
+    write_parquet_shards(encoder, [X.assign(label=y)], tmp_path / "mv", rows_per_shard=10_000)
+    shards = ParquetShards(tmp_path / "mv")
+    params = dict(SMALL, max_epochs=2, early_stopping=False)
+    from_disk = DeepFMClassifier(**params).fit(shards)
+    in_memory = DeepFMClassifier(**params).fit(encoder.transform(X), y)
+    assert [(s.start, s.stop) for s in from_disk.field_slices_] == [(0, 1), (1, 4)]
+    np.testing.assert_array_equal(
+        from_disk.predict_proba(shards), in_memory.predict_proba(encoder.transform(X))
+    )
