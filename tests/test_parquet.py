@@ -235,10 +235,13 @@ def test_multi_valued_fields_train_from_shards_as_from_memory(tmp_path):
     X = pd.DataFrame(
         {
             "user": rng.integers(0, 30, 600).astype(str),
-            "tags": ["|".join(rng.choice(tags, rng.integers(1, 4), replace=False)) for _ in range(600)],
+            "tags": [
+                "|".join(rng.choice(tags, rng.integers(1, 4), replace=False)) for _ in range(600)
+            ],
         }
     )
-    y = np.array([("a" in cell) != (int(user) % 2 == 0) for cell, user in zip(X["tags"], X["user"])])
+    odd_user = X["user"].astype(int) % 2 == 1
+    y = (X["tags"].str.contains("a") == odd_user).to_numpy()
     encoder = FieldEncoder(multi_valued={"tags": "|"}).fit(X)
     write_parquet_shards(encoder, [X.assign(label=y)], tmp_path / "mv", rows_per_shard=10_000)
     shards = ParquetShards(tmp_path / "mv")
