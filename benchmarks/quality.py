@@ -132,7 +132,8 @@ def fit_deep(model, codes, y, quick, seed=SEED):
     if quick:
         clf.set_params(max_epochs=QUICK["max_epochs"])
     clf.fit(codes, y)
-    return clf.predict_proba, {"epochs": clf.n_iter_, "batch": clf.batch_size_}
+    details = {"epochs": clf.n_iter_, "batch": clf.batch_size_, "batch norm": clf.batch_norm_}
+    return clf.predict_proba, details
 
 
 def fit_deep_vote(codes, y, quick):
@@ -233,6 +234,7 @@ def evaluate(name, train, test, categorical, args):
             "log loss sd": round(float(losses.std()), 4),
             "epochs of seed 0": details["epochs"],
             "batch": details["batch"],
+            "batch norm": details["batch norm"],
         }
     row = {
         "model": name,

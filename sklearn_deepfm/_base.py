@@ -110,6 +110,8 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
         train, valid = prepare(X, y, sample_weight, first=first, classes=classes, epochs=epochs)
         self._part = _distributed.world(self.device)  # (rank, world size) of this fit
         self.batch_size_ = self._resolve_batch_size(len(train))
+        if first:  # the network's shape stays that of its first fit
+            self.batch_norm_ = self._resolve_batch_norm(train)
         # a first fit (not partial_fit) with checkpoint_dir saves each epoch and resumes
         checkpointing = first and epochs is None and self.checkpoint_dir is not None
         self._checkpoint_run = self._run_identity(train, valid) if checkpointing else None
@@ -364,6 +366,13 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
             return auto_batch_size(n_train)
         return max(1, min(self.batch_size, n_train))
 
+    def _resolve_batch_norm(self, train):
+        """Return whether the hidden layers get batch normalisation: ``batch_norm``.
+
+        A subclass may accept ``batch_norm="auto"`` and decide from the training rows.
+        """
+        return self.batch_norm
+
     def _build_net(self, batch_size, valid, model=None, module=None, checkpoint=True):
         """Build the skorch net of ``model`` (default ``self.model``), or of ``module``.
 
@@ -378,7 +387,7 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
                 "embedding_dim": self.embedding_dim,
                 "hidden_layer_sizes": tuple(self.hidden_layer_sizes),
                 "dropout": self.dropout,
-                "batch_norm": self.batch_norm,
+                "batch_norm": self.batch_norm_,
                 "sparse": sparse,
                 **parts,
             }

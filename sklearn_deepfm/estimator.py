@@ -10,8 +10,12 @@ from torch import nn
 from ._base import _PREDICT_BATCH_SIZE, BaseDeepFM
 from ._calibration import fit_platt
 from ._net import ValidAUC
+from .parquet import ParquetShards
 
 __all__ = ["DeepFMClassifier"]
+
+# batch_norm="auto": batch normalisation from this many training rows of each class on.
+_AUTO_BATCH_NORM_MIN_CLASS_ROWS = 5_000
 
 
 class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
@@ -49,8 +53,18 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
     dropout : float, default=0.5
         Dropout rate after each hidden layer (0.5 is the DeepFM paper's
         setting; it beat 0.2 on Frappe and on the quickstart data).
-    batch_norm : bool, default=True
-        Batch normalisation after each hidden linear layer.
+    batch_norm : bool or "auto", default="auto"
+        Batch normalisation after each hidden linear layer. "auto" uses it when
+        the training rows (after the validation split) hold at least 5,000 of
+        each class, and not below: on a few thousand rows, or on few clicks, it
+        made the deep part over-fit within two or three epochs. Without it
+        (test AUC, seeds 0-4) the Criteo and Avazu slices (about 1,300 clicks
+        in 6-7k training rows) went from 0.730 to 0.734 and from 0.708 to
+        0.714, and TalkingData (140 downloads in 60k rows) from 0.937 (sd
+        0.020) to 0.956 (sd 0.007); Frappe (11k clicks) reached 0.942 with it
+        and 0.930 without (seeds 0-2). Decided at the first ``fit`` or
+        ``partial_fit`` call, from the rows it trains on; the choice is
+        ``batch_norm_``.
     pooling : {"mean", "sum"}, default="mean"
         How a multi-valued field combines the embeddings of its values into the
         field's one embedding: their mean (a list and the same list repeated
@@ -150,6 +164,9 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         The fitted skorch net (a ``NeuralNet`` subclass with a per-row weighted
         loss and the sparse optimizer); ``net_.module_`` is the ``DeepFM`` module (a
         ``PNN`` for "ipnn" and "opnn") and ``net_.history`` the per-epoch record.
+    batch_norm_ : bool
+        Whether the hidden layers have batch normalisation: ``batch_norm``, or
+        the "auto" rule's choice at the first fit.
     batch_size_ : int
         Rows per training step of the last fit or ``partial_fit`` call:
         ``batch_size`` capped at the training rows, or the "auto" rule's size.
@@ -180,6 +197,7 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
 
     _parameter_constraints = {
         **BaseDeepFM._parameter_constraints,
+        "batch_norm": [StrOptions({"auto"}), "boolean"],
         "scoring": [StrOptions({"roc_auc", "loss"})],
         "calibrate": ["boolean"],
     }
@@ -192,7 +210,7 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         embedding_dim=32,
         hidden_layer_sizes=(128, 128, 128),
         dropout=0.5,
-        batch_norm=True,
+        batch_norm="auto",
         pooling="mean",
         embedding_l2=0.0,
         learning_rate=1e-3,
@@ -405,6 +423,13 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         """Return what early stopping watches: ``(history key, lower_is_better)``."""
         return ("valid_auc", False) if self.scoring == "roc_auc" else ("valid_loss", True)
 
+    def _resolve_batch_norm(self, train):
+        """``batch_norm``, or the "auto" rule on the class counts of the training rows."""
+        if self.batch_norm != "auto":
+            return self.batch_norm
+        labels = train.labels() if isinstance(train, ParquetShards) else train.y.numpy()
+        return auto_batch_norm(np.unique(labels, return_counts=True)[1])
+
     def _scoring_callbacks(self):
         return [("valid_auc", ValidAUC())]
 
@@ -424,3 +449,20 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
                 "the classifier's fitted attributes are inconsistent: expected 2 classes "
                 "and a calibration (scale, shift)."
             )
+
+
+def auto_batch_norm(class_counts):
+    """Return the choice of ``batch_norm="auto"`` for the training rows' class counts.
+
+    True when both classes have at least 5,000 rows: the rarer class, not the
+    number of rows, bounds what a few thousand clicks (or downloads in a sea of
+    non-clicks) can teach the deep part.
+
+    Examples
+    --------
+    >>> from sklearn_deepfm.estimator import auto_batch_norm
+    >>> [auto_batch_norm(c) for c in ([4_515, 1_245], [59_864, 136], [23_079, 11_553])]
+    [False, False, True]
+    """
+    counts = np.asarray(class_counts)
+    return bool(len(counts) == 2 and counts.min() >= _AUTO_BATCH_NORM_MIN_CLASS_ROWS)

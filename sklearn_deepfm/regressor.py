@@ -128,6 +128,8 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         The fitted skorch net; ``net_.module_`` is the network, whose output
         is the standardised prediction, and ``net_.history`` the per-epoch
         record.
+    batch_norm_ : bool
+        ``batch_norm``, as the network was built at the first fit.
     batch_size_ : int
         Rows per training step of the last fit or ``partial_fit`` call.
     n_iter_ : int

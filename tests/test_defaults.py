@@ -1,4 +1,5 @@
-"""Defaults that adapt to the data: batch_size="auto" and FieldEncoder's id rule (issue 13)."""
+"""Defaults that adapt to the data: batch_size="auto", batch_norm="auto" and FieldEncoder's
+id rule (issue 13)."""
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn_deepfm import DeepFMClassifier, FieldEncoder, make_ctr_classification
 from sklearn_deepfm._base import auto_batch_size
 from sklearn_deepfm.datasets import load_frappe
+from sklearn_deepfm.estimator import auto_batch_norm
+from sklearn_deepfm.network import has_batch_norm
 
 
 def shared(*parts):
@@ -49,6 +52,43 @@ def test_three_epoch_grid_search_on_a_few_thousand_frappe_rows(one_thread):
     search = GridSearchCV(pipe, {"deepfmclassifier__dropout": [0.2, 0.5]}, cv=3, scoring="roc_auc")
     search.fit(X.iloc[rows], y[rows])
     assert search.best_score_ > 0.8, search.cv_results_["mean_test_score"]
+
+
+# -- batch_norm="auto" ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "class_counts, expected",
+    [
+        ([4_515, 1_245], False),  # the Criteo slice's training split
+        ([59_864, 136], False),  # TalkingData: many rows, few downloads
+        ([23_079, 11_553], True),  # Frappe
+        ([5_000, 5_000], True),
+        ([100_000, 4_999], False),
+        ([1_000], False),  # one class (a first partial_fit chunk)
+    ],
+)
+def test_auto_batch_norm_rule(class_counts, expected):
+    assert auto_batch_norm(class_counts) is expected
+
+
+@pytest.mark.parametrize(
+    "batch_norm, n_samples, rate, expected",
+    [
+        ("auto", 3_000, 0.5, False),
+        ("auto", 12_000, 0.5, True),  # 5,400 of each class after the 10% validation split
+        ("auto", 12_000, 0.2, False),
+        (True, 3_000, 0.5, True),
+        (False, 12_000, 0.5, False),
+    ],
+)
+def test_fit_records_the_batch_norm_used(one_thread, batch_norm, n_samples, rate, expected):
+    X, _ = make_ctr_classification(n_samples=n_samples, random_state=0)
+    y = np.random.default_rng(0).permutation(np.arange(n_samples) < rate * n_samples)
+    clf = DeepFMClassifier(batch_norm=batch_norm, max_epochs=1, random_state=0).fit(X, y)
+    assert clf.batch_norm_ is expected
+    assert has_batch_norm(clf.net_.module_) is expected
+    assert clf.get_params()["batch_norm"] == batch_norm  # the parameter stays as given
 
 
 # -- integer ids under categorical_features="auto" ---------------------------------

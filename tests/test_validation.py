@@ -27,6 +27,7 @@ MODELS = {
     "classifier on a frame": (DeepFMClassifier(**SMALL), "codes_frame"),
     "warm-start classifier": (DeepFMClassifier(warm_start=True, **SMALL), "codes"),
     "early-stopping classifier": (DeepFMClassifier(early_stopping=True, **SMALL), "codes"),
+    "batch-norm classifier": (DeepFMClassifier(batch_norm=True, **SMALL), "codes"),
     "pipeline": (make_pipeline(FieldEncoder(), DeepFMClassifier(**SMALL)), "frame"),
 }
 
@@ -445,7 +446,7 @@ CASES = [
     ),
     (
         "partial_fit on a single row with batch normalisation",
-        "classifier",
+        "batch-norm classifier",
         call("partial_fit", d.codes[:1], d.y[:1]),
         ValueError,
         r"Batch normalisation cannot train on a single row",
