@@ -16,7 +16,7 @@ from skorch.history import History
 
 from . import _checkpoint, _distributed
 from ._json import plain
-from .network import MODULES
+from .network import MODULES, has_batch_norm
 from .parquet import ParquetShards
 
 # What a saved state may name as a fitted attribute.
@@ -111,6 +111,8 @@ class FittedStateMixin:
             raise ValueError("the training history must be a list of epochs.")
         net.history_ = History(history)
         self.net_ = net
+        if not hasattr(self, "batch_norm_"):  # files before batch_norm="auto"
+            self.batch_norm_ = has_batch_norm(net.module_)
 
     def _check_fitted_state(self):
         """Refuse restored fitted attributes that contradict each other."""

@@ -31,3 +31,4 @@ def test_a_file_of_version_0_1_0_continues_training():
     before = model.predict_proba(rows)[:, 1]
     model[-1].partial_fit(model[:-1].transform(rows), y)
     assert not np.array_equal(model.predict_proba(rows)[:, 1], before)
+    assert model[-1].batch_norm_ is model[-1].batch_norm  # what the file's network has
