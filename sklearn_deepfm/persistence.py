@@ -4,7 +4,7 @@ File format
 -----------
 A zip archive with two members. ``model.json``, UTF-8 strict JSON (no NaN)::
 
-    {"format": "sklearn-deepfm", "format_version": "1.0", "library_version": "0.1.0",
+    {"format": "sklearn-deepfm", "format_version": "2.0", "library_version": "0.2.0",
      "object": NODE}
 
 where a NODE is ``{"type": ..., "params": ...}``, ``params`` from ``get_params(deep=False)``,
@@ -34,8 +34,10 @@ Values JSON cannot hold are one-key objects: ``{"$float": "nan"}`` (or ``"inf"``
 It holds the networks' state dicts (tensor ``KEY`` of the network with prefix ``P``
 as ``"P/KEY"``) and the other tensors (random generator and optimizer states).
 
-A reader loads every ``1.x`` format version; a change that older readers cannot
-follow bumps the major version, and they refuse the file with a ValueError.
+A change that older readers cannot follow bumps the major version, and they refuse
+the file with a ValueError. Version 2.0 (sklearn-deepfm 0.2.0) added multi-valued
+fields and the estimators' ``pooling`` and ``batch_norm="auto"``, which the 1.x readers
+of 0.1.0 cannot build; this reader loads 1.x and 2.x files.
 """
 
 import inspect
@@ -57,7 +59,9 @@ from .regressor import DeepFMRegressor
 __all__ = ["FORMAT_VERSION", "load", "save"]
 
 FORMAT = "sklearn-deepfm"
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "2.0"
+# Format 1.x files lack only what 2.0 added, and load with its defaults.
+READABLE_MAJORS = ("1", "2")
 _MODEL_JSON = "model.json"
 _WEIGHTS = "weights.safetensors"
 # The estimators a file may hold, by the type name it gives them; all are saved alike.
@@ -386,7 +390,7 @@ def _check_header(document, name):
     if match is None:
         raise _corrupted(name, f"invalid format_version {version!r}")
     major = FORMAT_VERSION.split(".")[0]
-    if match[1] != major:
+    if match[1] not in READABLE_MAJORS:
         writer = document.get("library_version")
         advice = (
             "Upgrade sklearn-deepfm to load it."
@@ -396,7 +400,7 @@ def _check_header(document, name):
         raise ValueError(
             f"{name} was written by sklearn-deepfm {writer} in file format version "
             f"{version}, which sklearn-deepfm {__version__} cannot read (it reads format "
-            f"{major}.x). {advice}"
+            f"{', '.join(m + '.x' for m in READABLE_MAJORS)}). {advice}"
         )
 
 

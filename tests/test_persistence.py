@@ -339,12 +339,13 @@ def test_tampered_files_are_refused(saved, edit, message):
 
 def test_a_newer_major_format_version_is_refused_with_advice(saved, tmp_path):
     def edit(document):
-        document.update(format_version="2.0", library_version="9.0.0")
+        document.update(format_version="3.0", library_version="9.0.0")
 
     path = tmp_path / "future.deepfm"
     path.write_bytes(rewrite(saved, edit))
     with pytest.raises(
-        ValueError, match=r"sklearn-deepfm 9.0.0 in file format version 2.0.*Upgrade"
+        ValueError,
+        match=r"sklearn-deepfm 9.0.0 in file format version 3.0.*reads format 1.x, 2.x\). Upgrade",
     ):
         load(path)
 
@@ -354,6 +355,7 @@ def test_an_older_major_version_is_refused_and_a_newer_minor_loads(saved):
         load(io.BytesIO(rewrite(saved, lambda d: d.update(format_version="0.3"))))
     major = FORMAT_VERSION.split(".")[0]
     load(io.BytesIO(rewrite(saved, lambda d: d.update(format_version=f"{major}.99"))))
+    load(io.BytesIO(rewrite(saved, lambda d: d.update(format_version="1.0"))))
 
 
 def zip_of(model_json=None, weights_safetensors=b""):
