@@ -28,6 +28,10 @@ the reported value is the median of the per-round ratios. Sections:
 ``memory``
     Peak resident memory (VmHWM) of a child process fitting on the encoded rows,
     against the size of the encoded matrix plus the model.
+``dropout`` (only when asked for, with ``--only dropout``)
+    One epoch of ``DeepFMClassifier``'s defaults on the Frappe rows with
+    ``network.Dropout`` (its mask from ``torch.rand``) against torch's ``nn.Dropout``
+    (``bernoulli_``), interleaved; fit seconds and their ratio.
 ``frappe`` (only when asked for, with ``--only frappe``)
     Held-out AUC and log loss of the default sparse embedding updates
     (``CatchUpAdam``) against dense Adam and torch's ``SparseAdam`` on Frappe.
@@ -70,8 +74,8 @@ FRAPPE = (
     Path(__file__).resolve().parents[1].parent / "shared" / "data" / "frappe" / "frappe.train.libfm"
 )
 CRITEO = FRAPPE.parents[1] / "criteo_8k" / "criteo_8k.txt"
-SECTIONS = ("train", "predict", "serving", "encoder", "memory", "frappe")
-DEFAULT_SECTIONS = SECTIONS[:-1]  # Frappe takes minutes more: ask for it with --only
+SECTIONS = ("train", "predict", "serving", "encoder", "memory", "dropout", "frappe")
+DEFAULT_SECTIONS = SECTIONS[:-2]  # minutes more: ask for dropout and frappe with --only
 
 # Number of distinct values of Criteo's 26 categorical fields (Kaggle display
 # advertising challenge); the benchmark scales them to the requested vocabulary.
@@ -715,6 +719,34 @@ def _max_rss():
 FRAPPE_ARMS = ("sparse", "dense", "sparse_adam")
 
 
+def bench_dropout(args, log, repeats=7):
+    """Fit seconds of one epoch with the library's dropout against torch's, on Frappe."""
+    from sklearn_deepfm import network as network_module
+    from sklearn_deepfm.datasets import load_frappe
+
+    X, y = load_frappe(args.frappe, return_X_y=True)
+    if args.quick:
+        X, y = X.iloc[:5_000], y[:5_000]
+    codes, y = FieldEncoder(categorical_features=list(X.columns)).fit_transform(X), np.asarray(y)
+    ours = network_module.Dropout
+
+    def fit(dropout_class):
+        network_module.Dropout = dropout_class  # what MLP builds its dropout layers from
+        try:
+            DeepFMClassifier(max_epochs=1, early_stopping=False, random_state=0).fit(codes, y)
+        finally:
+            network_module.Dropout = ours
+
+    fit(ours)  # warm-up: the first fit pays for imports and allocations
+    times = interleave(
+        {"library": lambda: fit(ours), "torch": lambda: fit(nn.Dropout)},
+        1 if args.quick else repeats,
+    )
+    ratio = paired_ratio(times["torch"], times["library"])
+    log(f"  dropout: torch / library fit seconds {ratio:.2f} ({len(y):,} rows, 1 epoch)")
+    return {"rows": len(y), "seconds": times, "torch_over_library": ratio}
+
+
 def bench_frappe(args, network, log):
     """Held-out AUC and log loss of the embedding optimizers on Frappe.
 
@@ -1038,8 +1070,9 @@ def main(argv=None):
         memory_child(*args.memory_child, network)
         return None
     sections = [s for s in (args.only or DEFAULT_SECTIONS) if s not in args.skip]
-    if "frappe" in sections and not args.frappe.exists():
-        sections.remove("frappe")
+    for section in ("dropout", "frappe"):
+        if section in sections and not args.frappe.exists():
+            sections.remove(section)
     if "serving" in sections and not args.criteo.exists():
         sections.remove("serving")
     results = {"machine": machine(), "network": network, "training": TRAINING, "quick": args.quick}
@@ -1060,6 +1093,8 @@ def main(argv=None):
             results["encoder"] = bench_encoder(args, log)
         elif section == "memory":
             results["memory"] = bench_memory(args, network, log)
+        elif section == "dropout":
+            results["dropout"] = bench_dropout(args, log)
         elif section == "frappe":
             results["frappe"] = bench_frappe(args, network, log)
         results.setdefault("section_seconds", {})[section] = time.perf_counter() - start

@@ -17,6 +17,7 @@ from ._multi_valued import PADDING_CODE
 
 __all__ = [
     "DeepFM",
+    "Dropout",
     "FieldEmbedding",
     "MLP",
     "MODELS",
@@ -233,6 +234,30 @@ def pooled_outer_product(embedded: torch.Tensor) -> torch.Tensor:
     return (summed.unsqueeze(2) * summed.unsqueeze(1)).flatten(start_dim=1)
 
 
+class Dropout(nn.Dropout):
+    """``nn.Dropout`` whose CPU mask comes from ``torch.rand``, at about half the cost.
+
+    On the CPU torch draws dropout's mask with ``bernoulli_``: for a 1024 x 128
+    activation 1.4 ms against 0.4 ms for ``rand_like`` (one thread), which made
+    dropout a fifth of a Frappe training step. The mask keeps an entry with
+    probability ``1 - p`` either way; other devices keep torch's fused kernel.
+
+    Examples
+    --------
+    >>> import torch
+    >>> _ = torch.manual_seed(0)
+    >>> out = Dropout(0.25)(torch.ones(100_000))
+    >>> sorted(out.unique().tolist()), round((out == 0).float().mean().item(), 2)
+    ([0.0, 1.3333333730697632], 0.25)
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Zero each entry with probability ``p`` and scale the rest by ``1 / (1 - p)``."""
+        if not self.training or self.p == 0 or self.p == 1 or x.device.type != "cpu":
+            return super().forward(x)
+        return x * ((torch.rand_like(x) >= self.p) * (1 / (1 - self.p)))
+
+
 class MLP(nn.Sequential):
     """Feed-forward stack ``[Linear, BatchNorm?, ReLU, Dropout] * n`` ending in one logit.
 
@@ -269,7 +294,7 @@ class MLP(nn.Sequential):
                 layers.append(nn.BatchNorm1d(width))
             layers.append(nn.ReLU())
             if dropout > 0:
-                layers.append(nn.Dropout(dropout))
+                layers.append(Dropout(dropout))
             input_dim = width
         layers.append(nn.Linear(input_dim, 1))
         super().__init__(*layers)

@@ -3,7 +3,14 @@ import itertools
 import pytest
 import torch
 
-from sklearn_deepfm.network import MLP, MODEL_PARTS, DeepFM, FieldEmbedding, fm_interaction
+from sklearn_deepfm.network import (
+    MLP,
+    MODEL_PARTS,
+    DeepFM,
+    Dropout,
+    FieldEmbedding,
+    fm_interaction,
+)
 
 
 def brute_force_pairs(embedded):
@@ -80,3 +87,27 @@ def test_sparse_embeddings_give_sparse_gradients():
 def test_mlp_with_batch_norm_evaluates_a_single_row():
     mlp = MLP(4, (8, 8), dropout=0.5, batch_norm=True).eval()
     assert mlp(torch.randn(1, 4)).shape == (1, 1)
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.8])
+def test_dropout_drops_a_fraction_p_and_scales_the_rest(p):
+    torch.manual_seed(0)
+    x = (torch.rand(400, 500) + 0.5).requires_grad_()
+    out = Dropout(p)(x)
+    kept = out != 0
+    assert abs(1 - kept.float().mean().item() - p) < 0.005
+    torch.testing.assert_close(out[kept], x[kept] / (1 - p))
+    out.sum().backward()  # the gradient passes the kept entries, scaled, and no other
+    torch.testing.assert_close(x.grad, kept.float() / (1 - p))
+
+
+def test_dropout_is_the_identity_in_eval_mode_and_repeats_under_a_seed():
+    x = torch.randn(64, 32)
+    assert torch.equal(Dropout(0.5).eval()(x), x)
+    assert torch.equal(Dropout(0.0)(x), x)
+    masks = []
+    for _ in range(2):
+        torch.manual_seed(3)
+        masks.append(Dropout(0.5)(x) != 0)
+    assert torch.equal(*masks)
+    assert not torch.equal(Dropout(0.5)(x) != 0, masks[0])  # a new draw on each call
