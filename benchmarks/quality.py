@@ -15,7 +15,9 @@ Two references take the same encoded training rows:
   numbers), its number of trees chosen by early stopping on the same 20%, then refitted.
 
 All models see the same ``FieldEncoder`` codes (defaults; every Frappe and Avazu column
-and Criteo's ``C1..C26`` named categorical). Data sets (``--data``):
+and Criteo's ``C1..C26`` named categorical), but for MovieLens' genres, which the family
+reads as a multi-valued field and the references as one category (``quality_data``'s
+``MULTI_VALUED``). Data sets (``--data``):
 
 ``frappe``
     ``../shared/data/frappe/frappe.train.libfm`` (57,722 rows, 10 fields), a random
@@ -31,7 +33,8 @@ and Criteo's ``C1..C26`` named categorical). Data sets (``--data``):
     ``frappe_202k`` (NFM's train split, rebuilt) trains, ``frappe`` (57,722 rows) tests.
 ``movielens``
     MovieLens 100K, rating >= 4 as the click, ``movielens.py``'s joined fields (user,
-    item, gender, occupation, zip and genres categorical), a random 80/20 split.
+    item, gender, occupation, zip and genres categorical; genres multi-valued for the
+    family), a random 80/20 split.
 ``talkingdata``
     ``talkingdata_100k`` (227 downloads in 100,000 clicks): ip, app, device, os and
     channel categorical, the hour of ``click_time`` binned; a stratified 2/3-1/3 split.
@@ -76,7 +79,7 @@ from sklearn_deepfm import DeepFMClassifier, FieldEncoder
 # the data loaders beside this file, also when a test loads it by path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from movielens import parse_settings  # noqa: E402
-from quality_data import LOADERS  # noqa: E402
+from quality_data import LOADERS, MULTI_VALUED  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 DATASETS = tuple(LOADERS)
@@ -121,6 +124,14 @@ def load(data, quick=False):
         X_test, y_test = X_test.iloc[: QUICK["test_rows"]], y_test[: QUICK["test_rows"]]
         split += f"; quick: first {len(X_train)} train and {len(X_test)} test rows"
     return X_train, np.asarray(y_train), X_test, np.asarray(y_test), categorical, split
+
+
+def encode(X_train, X_test, categorical, multi_valued=None):
+    """Return the ``FieldEncoder`` codes of both splits, the encoder fitted on the first."""
+    categorical = [c for c in categorical if c not in (multi_valued or {})]
+    encoder = FieldEncoder(categorical_features=categorical, multi_valued=multi_valued)
+    encoder.fit(X_train)
+    return encoder.transform(X_train), encoder.transform(X_test)
 
 
 # models ------------------------------------------------------------------------------
@@ -385,9 +396,12 @@ def main(argv=None):
 
     start = time.perf_counter()
     X_train, y_train, X_test, y_test, categorical, split = load(args.data, args.quick)
-    encoder = FieldEncoder(categorical_features=categorical).fit(X_train)
-    codes_train, codes_test = encoder.transform(X_train), encoder.transform(X_test)
+    codes_train, codes_test = encode(X_train, X_test, categorical)
     train, test = (codes_train, y_train), (codes_test, y_test)
+    family = train, test  # the codes of the DeepFM family, lists as multi-valued fields
+    if args.data in MULTI_VALUED:
+        family_train, family_test = encode(X_train, X_test, categorical, MULTI_VALUED[args.data])
+        family = (family_train, y_train), (family_test, y_test)
     categorical_positions = [list(X_train.columns).index(c) for c in categorical]
 
     names = list(args.models or DEEP_MODELS + VOTES + REFERENCES)
@@ -417,7 +431,8 @@ def main(argv=None):
     print(f"{args.data}: {len(y_train):,} train / {len(y_test):,} test rows; {split}")
     print(f"{'model':<36} {'AUC':>7} {'logloss':>8} {'fit s':>7}  notes")
     for name in names:
-        row, curves[name] = evaluate(name, train, test, categorical_positions, args)
+        codes = (train, test) if name in REFERENCES else family
+        row, curves[name] = evaluate(name, *codes, categorical_positions, args)
         report["results"].append(row)
         notes = ", ".join(f"{k} {v}" for k, v in row["details"].items())
         print(

@@ -84,6 +84,12 @@ def synthetic():
     return X_train, y_train, X_test, y_test, list(X.columns), "random 2/3 train, 1/3 test"
 
 
+# Columns of lists (to their separator) that the models of the family read as multi-valued
+# fields, FieldEncoder(multi_valued=...); the references keep each list as one category.
+# One-hot LR on MovieLens: 0.7764 with the joined genres, 0.7771 with the 19 genre flags
+# in their place (C tuned alike).
+MULTI_VALUED = {"movielens": {"genres": "|"}}
+
 LOADERS = {
     "frappe": frappe,
     "frappe_260k": frappe_260k,
