@@ -5,7 +5,10 @@ Trains ``make_pipeline(FieldEncoder(), DeepFMClassifier(random_state=0))`` on th
 ``../shared/data/frappe``, once in one process and once under ``torchrun
 --nproc_per_node=2`` (gloo), each process with one torch thread. Reports rows/s of
 training (epochs x training rows / fit seconds), the epochs run and the held-out AUC
-and log loss of both, and, for the route chosen, the batch iteration of
+and log loss of both. With fixed epochs (``--max-epochs``) also the ceiling of
+data-parallel training on the machine: two plain processes at once, each fitting its
+half of the rows with half the batch and no communication at all, their rows/s summed.
+And, for the route chosen, the batch iteration of
 ``BatchIterator`` against a ``DataLoader`` with a ``DistributedSampler`` (what
 Hugging Face Accelerate shards) on the same rows.
 
@@ -45,6 +48,9 @@ def worker(args):
     params = {"random_state": 0, "sparse_embeddings": not args.dense}
     if args.batch_size:
         params["batch_size"] = args.batch_size
+    if args.half is not None:  # the ceiling's process: every other row, half the batch
+        X, y = X.iloc[args.half :: 2], y[args.half :: 2]
+        params["batch_size"] = (args.batch_size or 1024) // 2
     if args.max_epochs:
         params.update(max_epochs=args.max_epochs, early_stopping=False)
     model = make_pipeline(FieldEncoder(), DeepFMClassifier(**params))
@@ -97,13 +103,33 @@ def iteration(rows):
     }
 
 
-def run(command, args, out):
-    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+def worker_command(command, args, out, half=None):
     worker_args = ["--worker", "--out", out, "--rows", str(args.rows)]
     worker_args += ["--max-epochs", str(args.max_epochs), "--batch-size", str(args.batch_size)]
     worker_args += ["--dense"] if args.dense else []
-    subprocess.run([*command, __file__, *worker_args], env=env, check=True, cwd=ROOT)
+    worker_args += [] if half is None else ["--half", str(half)]
+    return [*command, __file__, *worker_args]
+
+
+ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+
+
+def run(command, args, out):
+    subprocess.run(worker_command(command, args, out), env=ENV, check=True, cwd=ROOT)
     return json.loads(Path(out).read_text())
+
+
+def ceiling(args, tmp):
+    """Two independent processes at once on half the rows each: their summed rows/s."""
+    outs = [str(tmp / f"half{half}.json") for half in (0, 1)]
+    children = [
+        subprocess.Popen(worker_command([sys.executable], args, out, half), env=ENV, cwd=ROOT)
+        for half, out in enumerate(outs)
+    ]
+    if any(child.wait() for child in children):
+        raise RuntimeError("a process of the ceiling run failed")
+    halves = [json.loads(Path(out).read_text()) for out in outs]
+    return {"halves": halves, "rows_per_s": sum(h["rows_per_s"] for h in halves)}
 
 
 def main(argv=None):
@@ -115,6 +141,7 @@ def main(argv=None):
     parser.add_argument("--dense", action="store_true", help="dense Adam for the embeddings")
     parser.add_argument("--batch-size", type=int, default=0, help="global batch (0: default)")
     parser.add_argument("--name", default="distributed")
+    parser.add_argument("--half", type=int, choices=[0, 1], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         return worker(args)
@@ -128,6 +155,11 @@ def main(argv=None):
     results["speedup"] = (
         results["two_processes"]["rows_per_s"] / results["one_process"]["rows_per_s"]
     )
+    if args.max_epochs:
+        results["ceiling"] = ceiling(args, tmp)
+        results["ceiling_speedup"] = (
+            results["ceiling"]["rows_per_s"] / results["one_process"]["rows_per_s"]
+        )
     results["iteration"] = iteration(args.rows)
     results["loadavg_end"] = os.getloadavg()
     for name in ("one_process", "two_processes"):
@@ -137,6 +169,11 @@ def main(argv=None):
             f"AUC {r['auc']:.4f}  log loss {r['log_loss']:.4f}"
         )
     print(f"speed-up 2 processes / 1: {results['speedup']:.2f} (target >= 1.6)")
+    if "ceiling" in results:
+        print(
+            f"ceiling, 2 independent half-fits / 1 process: {results['ceiling_speedup']:.2f} "
+            f"({results['ceiling']['rows_per_s']:,.0f} rows/s, no communication)"
+        )
     ratio = results["iteration"]["dataloader_over_batch_iterator_seconds"]
     print(f"DataLoader + DistributedSampler / BatchIterator, time per pass: {ratio:.1f}")
     RESULTS.mkdir(exist_ok=True)
