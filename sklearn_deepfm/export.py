@@ -44,7 +44,8 @@ from .regressor import DeepFMRegressor
 __all__ = ["export_onnx", "export_torch", "export_vocabularies"]
 
 VOCABULARY_FORMAT = "sklearn-deepfm-vocabularies"
-VOCABULARY_FORMAT_VERSION = "1.0"
+# 1.1 added the "multi_valued" kind; a 1.0 reader meets it as an unknown kind.
+VOCABULARY_FORMAT_VERSION = "1.1"
 
 _ESTIMATORS = (DeepFMClassifier, DeepFMRegressor)
 
@@ -250,7 +251,7 @@ def export_vocabularies(encoder, path):
     - multi-valued fields: ``missing_code``, ``categories`` (codes from 2),
       ``separator`` (null for list cells), ``width`` (the number of slots, output
       columns ``name[0]`` to ``name[width - 1]``), ``padding_code`` (0) and
-      ``unknown_code`` (1).
+      ``unknown_code`` (1); new in ``format_version`` 1.1, the rest is as in 1.0.
 
     Examples
     --------
