@@ -1,5 +1,6 @@
 """FieldEncoder: turn each column of a table into one integer field index per row."""
 
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -229,6 +230,27 @@ class FieldEncoder(
         for name in ("_streams", "_pending"):  # a later partial_fit starts anew
             vars(self).pop(name, None)
         return self
+
+    def fit_transform(self, X, y=None):
+        """Fit to ``X``, then encode it; lists cut to ``max_len`` are reported once.
+
+        Parameters
+        ----------
+        X : {DataFrame, array-like} of shape (n_samples, n_features)
+            The data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        codes : ndarray or DataFrame
+            As :meth:`transform` returns them.
+        """
+        self.fit(X, y)
+        with warnings.catch_warnings():
+            # fit has just warned of these very lists: transform's warning would repeat it
+            warnings.filterwarnings("ignore", "FieldEncoder.transform: ", UserWarning)
+            return self.transform(X)
 
     def transform(self, X):
         """Encode X: one code (or standardized value) per row and fitted column.

@@ -328,6 +328,19 @@ def test_max_len_keeps_the_first_values_and_warns():
         encoder.transform(X.iloc[[2]])  # the small-batch path counts too
 
 
+@pytest.mark.parametrize("output", ["default", "pandas"])
+def test_fit_transform_reports_the_cut_lists_once(output):
+    X = pd.DataFrame({"tags": ["a|b|c", "d", "c|b|a|e"]})
+    encoder = FieldEncoder(multi_valued={"tags": "|"}, max_len=2).set_output(transform=output)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = make_pipeline(encoder).fit_transform(X)
+    assert [str(w.message).split(":")[0] for w in caught] == ["FieldEncoder.fit"]
+    assert out.to_numpy().tolist() == [[2, 3], [5, 0], [4, 3]]
+    with pytest.warns(UserWarning, match=r"transform: 2 row\(s\)"):
+        encoder.transform(X)  # a later transform still warns
+
+
 def test_the_default_width_is_the_longest_list_in_fit():
     encoder = FieldEncoder(multi_valued={"tags": "|"}).fit(pd.DataFrame({"tags": ["a|b", "c"]}))
     assert encoder.field_slices_ == [slice(0, 2)]
