@@ -41,7 +41,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import sklearn
 import torch
 from sklearn.linear_model import RidgeCV
@@ -52,40 +51,12 @@ from sklearn.preprocessing import OneHotEncoder
 
 import sklearn_deepfm
 from sklearn_deepfm import DeepFMClassifier, DeepFMRegressor, FieldEncoder
+from sklearn_deepfm.datasets import MOVIELENS_GENRES, load_movielens_100k
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "movielens_100k"
 RESULTS = Path(__file__).resolve().parent / "results"
 CATEGORICAL = ["user_id", "item_id", "gender", "occupation", "zip", "genres"]
 LIKED = 4  # the classifier's click: a rating of at least 4
-GENRES = [
-    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
-    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
-    "Romance", "Sci-Fi", "Thriller", "War", "Western",
-]  # fmt: skip
-
-
-def load_movielens(data=DATA):
-    """Return the joined ratings: a DataFrame of fields and the ratings as floats."""
-    ratings = pd.read_csv(
-        data / "u.data", sep="\t", names=["user_id", "item_id", "rating", "timestamp"]
-    )
-    users = pd.read_csv(
-        data / "u.user", sep="|", names=["user_id", "age", "gender", "occupation", "zip"]
-    )
-    items = pd.read_csv(
-        data / "u.item",
-        sep="|",
-        encoding="latin-1",
-        names=["item_id", "title", "release_date", "video_release_date", "url", *GENRES],
-    )
-    flags = items[GENRES].to_numpy(dtype=bool)
-    items["genres"] = ["|".join(np.array(GENRES)[row]) for row in flags]
-    items["year"] = pd.to_datetime(items["release_date"], format="%d-%b-%Y").dt.year
-    frame = ratings.merge(users, on="user_id").merge(
-        items[["item_id", "genres", "year"]], on="item_id"
-    )
-    fields = ["user_id", "item_id", "age", "gender", "occupation", "zip", "genres", "year"]
-    return frame[fields], frame["rating"].to_numpy(dtype=np.float64)
 
 
 def rmse(y, prediction):
@@ -126,7 +97,9 @@ def fit_classifier(X, y, X_test, y_test, seed, genres="multi", **params):
 
 def genre_flags(X):
     """The 19 genre flags of each row (Ridge's multi-hot genres)."""
-    return np.array([[genre in cell.split("|") for genre in GENRES] for cell in X["genres"]])
+    return np.array(
+        [[genre in cell.split("|") for genre in MOVIELENS_GENRES] for cell in X["genres"]]
+    )
 
 
 def fit_ridge(X, y, X_test, y_test):
@@ -241,7 +214,7 @@ def main():
     if args.threads:
         torch.set_num_threads(args.threads)
     settings = parse_settings(args.set)
-    X, y = load_movielens()
+    X, y = load_movielens_100k(DATA, return_X_y=True)
     if args.quick:
         X, y, args.seeds = X.iloc[:10_000], y[:10_000], 1
 

@@ -13,7 +13,12 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from sklearn_deepfm import make_ctr_classification
-from sklearn_deepfm.datasets import CRITEO_CAT_COLUMNS, load_criteo, load_frappe
+from sklearn_deepfm.datasets import (
+    CRITEO_CAT_COLUMNS,
+    load_criteo,
+    load_frappe,
+    load_movielens_100k,
+)
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SEED = 0
@@ -51,9 +56,7 @@ def avazu():
 
 def movielens():
     """MovieLens 100K ratings as clicks: rating >= 4, the joined fields of movielens.py."""
-    from movielens import load_movielens  # the regression benchmark's join of the files
-
-    X, rating = load_movielens(DATA / "movielens_100k")
+    X, rating = load_movielens_100k(DATA / "movielens_100k", return_X_y=True)
     y = (rating >= 4).astype(np.int8)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=SEED)
     categorical = ["user_id", "item_id", "gender", "occupation", "zip", "genres"]

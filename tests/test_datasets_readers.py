@@ -12,6 +12,8 @@ from sklearn_deepfm.datasets import (
     CRITEO_COLUMNS,
     CRITEO_INT_COLUMNS,
     FRAPPE_FIELDS,
+    MOVIELENS_FIELDS,
+    MOVIELENS_GENRES,
     _fetch,
     fetch_criteo_sample,
     get_data_home,
@@ -19,12 +21,14 @@ from sklearn_deepfm.datasets import (
     load_criteo,
     load_frappe,
     load_libfm,
+    load_movielens_100k,
 )
 
 DATA = SHARED_DATA
 CRITEO_8K = DATA / "criteo_8k" / "criteo_8k.txt"
 CRITEO_SAMPLE = DATA / "criteo_sample" / "criteo_sample.txt"
 FRAPPE = DATA / "frappe" / "frappe.train.libfm"
+MOVIELENS = DATA / "movielens_100k"
 CRITEO_SAMPLE_SHA256 = "08b84f12a22438fb534e989a5e4fa245726b2bda001983556bc2aea2f094f724"
 
 
@@ -442,3 +446,21 @@ def test_get_data_home_env_var_and_default(tmp_path, monkeypatch):
     monkeypatch.delenv("SKLEARN_DEEPFM_DATA")
     monkeypatch.setenv("HOME", str(tmp_path))
     assert get_data_home() == tmp_path / "sklearn_deepfm_data"
+
+
+# --- MovieLens 100K ---------------------------------------------------------------------------
+
+
+def test_movielens_joins_every_rating_with_its_user_and_movie():
+    frame = load_movielens_100k(shared(MOVIELENS))
+    assert frame.shape == (100_000, 9)
+    assert list(frame.columns) == [*MOVIELENS_FIELDS, "rating"]
+    assert frame["rating"].dtype == np.float64 and set(frame["rating"]) == {1, 2, 3, 4, 5}
+    assert frame[["user_id", "item_id"]].nunique().tolist() == [943, 1682]
+    toy_story = frame[frame["item_id"] == 1].iloc[0]  # u.item's first line
+    assert (toy_story["genres"], toy_story["year"]) == ("Animation|Children's|Comedy", 1995)
+    genres = {g for cell in frame["genres"] for g in cell.split("|")}
+    assert genres == set(MOVIELENS_GENRES)
+    X, y = load_movielens_100k(MOVIELENS, return_X_y=True)
+    pd.testing.assert_frame_equal(X, frame[MOVIELENS_FIELDS])
+    np.testing.assert_array_equal(y, frame["rating"].to_numpy())

@@ -22,14 +22,10 @@ from sklearn.preprocessing import FunctionTransformer
 
 from sklearn_deepfm import FieldEncoder, _lookup
 from sklearn_deepfm._multi_valued import field_slices
+from sklearn_deepfm.datasets import MOVIELENS_GENRES, load_movielens_100k
 from sklearn_deepfm.persistence import load, save
 
 MOVIELENS = SHARED_DATA / "movielens_100k"
-GENRES = [
-    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
-    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
-    "Romance", "Sci-Fi", "Thriller", "War", "Western",
-]  # fmt: skip
 STRING_STORAGES = {
     "object": object,
     "str": "str",  # Arrow-backed with pyarrow, the pandas 3 default
@@ -389,16 +385,7 @@ def movielens_genres():
     """MovieLens 100k's ratings, each with its movie's genres joined by "|"."""
     if not (MOVIELENS / "u.item").exists():
         pytest.skip(f"MovieLens 100k is not at {MOVIELENS}; see shared/data/README.md")
-    items = pd.read_csv(
-        MOVIELENS / "u.item",
-        sep="|",
-        encoding="latin-1",
-        names=["item_id", "title", "release_date", "video_release_date", "url", *GENRES],
-    )
-    flags = items[GENRES].to_numpy(dtype=bool)
-    items["genres"] = ["|".join(np.array(GENRES)[row]) for row in flags]
-    ratings = pd.read_csv(MOVIELENS / "u.data", sep="\t", names=["user_id", "item_id", "r", "t"])
-    return ratings.merge(items[["item_id", "genres"]], on="item_id")[["item_id", "genres"]]
+    return load_movielens_100k(MOVIELENS)[["item_id", "genres"]]
 
 
 @pytest.mark.parametrize("storage", ["str", "object"])
@@ -406,13 +393,13 @@ def test_movielens_genres(movielens_genres, storage):
     X = movielens_genres.astype({"genres": STRING_STORAGES[storage]})
     assert X.shape == (100_000, 2)
     encoder = FieldEncoder(multi_valued={"genres": "|"}).fit(X)
-    assert encoder.categories_[1].tolist() == sorted(GENRES)
+    assert encoder.categories_[1].tolist() == sorted(MOVIELENS_GENRES)
     assert encoder.field_slices_ == [slice(0, 1), slice(1, 7)]  # at most 6 genres a movie
     assert encoder.cardinalities_[1] == 19 + 2
     out = encoder.transform(X)
     assert out.columns.tolist() == ["item_id", *[f"genres[{i}]" for i in range(6)]]
     lists = [cell.split("|") for cell in movielens_genres["genres"]]
-    expected = reference_slots(lists, sorted(GENRES), False, 6)
+    expected = reference_slots(lists, sorted(MOVIELENS_GENRES), False, 6)
     np.testing.assert_array_equal(out.iloc[:, 1:].to_numpy(), expected)
     back = encoder.inverse_transform(out.iloc[:50])[:, 1].tolist()
     assert back == lists[:50]

@@ -12,17 +12,13 @@ from sklearn.model_selection import GridSearchCV, GroupShuffleSplit
 from sklearn.pipeline import make_pipeline
 
 from sklearn_deepfm import DeepFMClassifier, DeepFMRegressor, FieldEncoder, load, save
+from sklearn_deepfm.datasets import load_movielens_100k
 from sklearn_deepfm.export import export_onnx
 
 FAST = dict(
     embedding_dim=4, hidden_layer_sizes=(16,), batch_size=64, learning_rate=0.01, random_state=0
 )
 MOVIELENS = SHARED_DATA / "movielens_100k"
-GENRES = [
-    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
-    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
-    "Romance", "Sci-Fi", "Thriller", "War", "Western",
-]  # fmt: skip
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -88,23 +84,11 @@ def test_save_load_pickle_and_onnx_predict_as_the_fitted_pipeline(tmp_path):
 
 @pytest.fixture(scope="module")
 def movielens():
-    """Ratings joined with their movie's genres ("Comedy|Romance") and release year."""
+    """Ratings with their user and movie ids, the movie's genres ("Comedy|Romance"), its year."""
     if not (MOVIELENS / "u.item").exists():
         pytest.skip(f"MovieLens 100k is not at {MOVIELENS}; see shared/data/README.md")
-    items = pd.read_csv(
-        MOVIELENS / "u.item",
-        sep="|",
-        encoding="latin-1",
-        names=["item_id", "title", "release_date", "video_release_date", "url", *GENRES],
-    )
-    flags = items[GENRES].to_numpy(dtype=bool)
-    items["genres"] = ["|".join(np.array(GENRES)[row]) for row in flags]
-    items["year"] = pd.to_datetime(items["release_date"], format="%d-%b-%Y").dt.year
-    ratings = pd.read_csv(
-        MOVIELENS / "u.data", sep="\t", names=["user_id", "item_id", "rating", "t"]
-    )
-    frame = ratings.merge(items[["item_id", "genres", "year"]], on="item_id")
-    return frame[["user_id", "item_id", "genres", "year"]], frame["rating"].to_numpy()
+    X, rating = load_movielens_100k(MOVIELENS, return_X_y=True)
+    return X[["user_id", "item_id", "genres", "year"]], rating
 
 
 def test_movielens_held_out_movies_are_rated_better_than_the_mean(movielens):
