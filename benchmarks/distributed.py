@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "benchmarks" / "results"
+ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))  # of every child process
 
 
 def worker(args):
@@ -48,9 +49,8 @@ def worker(args):
     params = {"random_state": 0, "sparse_embeddings": not args.dense}
     if args.batch_size:
         params["batch_size"] = args.batch_size
-    if args.half is not None:  # the ceiling's process: every other row, half the batch
+    if args.half is not None:  # the ceiling's process: every other row (its batch: half)
         X, y = X.iloc[args.half :: 2], y[args.half :: 2]
-        params["batch_size"] = (args.batch_size or 1024) // 2
     if args.max_epochs:
         params.update(max_epochs=args.max_epochs, early_stopping=False)
     model = make_pipeline(FieldEncoder(), DeepFMClassifier(**params))
@@ -65,6 +65,7 @@ def worker(args):
         figures = {
             "fit_seconds": seconds,
             "epochs": clf.n_iter_,
+            "batch_size": clf.batch_size_,
             "train_rows": n_train,
             "rows_per_s": clf.n_iter_ * n_train / seconds,
             "auc": roc_auc_score(y_test, proba),
@@ -111,16 +112,18 @@ def worker_command(command, args, out, half=None):
     return [*command, __file__, *worker_args]
 
 
-ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
-
-
 def run(command, args, out):
     subprocess.run(worker_command(command, args, out), env=ENV, check=True, cwd=ROOT)
     return json.loads(Path(out).read_text())
 
 
-def ceiling(args, tmp):
-    """Two independent processes at once on half the rows each: their summed rows/s."""
+def ceiling(args, tmp, batch_size):
+    """Two independent processes at once on half the rows each: their summed rows/s.
+
+    Each takes half of ``batch_size``, the one process's batch, as a rank of
+    two does.
+    """
+    args = argparse.Namespace(**{**vars(args), "batch_size": batch_size // 2})
     outs = [str(tmp / f"half{half}.json") for half in (0, 1)]
     children = [
         subprocess.Popen(worker_command([sys.executable], args, out, half), env=ENV, cwd=ROOT)
@@ -156,7 +159,7 @@ def main(argv=None):
         results["two_processes"]["rows_per_s"] / results["one_process"]["rows_per_s"]
     )
     if args.max_epochs:
-        results["ceiling"] = ceiling(args, tmp)
+        results["ceiling"] = ceiling(args, tmp, results["one_process"]["batch_size"])
         results["ceiling_speedup"] = (
             results["ceiling"]["rows_per_s"] / results["one_process"]["rows_per_s"]
         )
