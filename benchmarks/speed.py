@@ -28,6 +28,11 @@ the reported value is the median of the per-round ratios. Sections:
 ``memory``
     Peak resident memory (VmHWM) of a child process fitting on the encoded rows,
     against the size of the encoded matrix plus the model.
+``genres`` (only when asked for, with ``--only genres``)
+    On MovieLens 100K's genre strings (``"Comedy|Romance"``, 100,000 ratings):
+    ``FieldEncoder(multi_valued={"genres": "|"})`` fit and transform time against
+    the same column encoded as one category, interleaved, with the strings in Arrow
+    and as Python objects, and as list cells; the median one-row transform.
 ``dropout`` (only when asked for, with ``--only dropout``)
     One epoch of ``DeepFMClassifier``'s defaults on the Frappe rows with
     ``network.Dropout`` (its mask from ``torch.rand``) against torch's ``nn.Dropout``
@@ -74,8 +79,9 @@ FRAPPE = (
     Path(__file__).resolve().parents[1].parent / "shared" / "data" / "frappe" / "frappe.train.libfm"
 )
 CRITEO = FRAPPE.parents[1] / "criteo_8k" / "criteo_8k.txt"
-SECTIONS = ("train", "predict", "serving", "encoder", "memory", "dropout", "frappe")
-DEFAULT_SECTIONS = SECTIONS[:-2]  # minutes more: ask for dropout and frappe with --only
+MOVIELENS = FRAPPE.parents[1] / "movielens_100k"
+SECTIONS = ("train", "predict", "serving", "encoder", "memory", "genres", "dropout", "frappe")
+DEFAULT_SECTIONS = SECTIONS[:-3]  # real data, or minutes more: ask for these with --only
 
 # Number of distinct values of Criteo's 26 categorical fields (Kaggle display
 # advertising challenge); the benchmark scales them to the requested vocabulary.
@@ -719,6 +725,57 @@ def _max_rss():
 FRAPPE_ARMS = ("sparse", "dense", "sparse_adam")
 
 
+def bench_genres(args, log):
+    """Multi-valued genres against the same strings as one category, on MovieLens 100K."""
+    from sklearn_deepfm.datasets import load_movielens_100k
+
+    genres = load_movielens_100k(MOVIELENS)[["genres"]]
+    storages = {
+        "arrow": genres.astype({"genres": "str"}),
+        "object": genres.astype({"genres": object}),
+        "lists": genres.assign(genres=genres["genres"].str.split("|").astype(object)),
+    }
+    results = {"rows": len(genres), "storages": {}}
+    for storage, frame in storages.items():
+        separator = None if storage == "lists" else "|"
+        multi = FieldEncoder(multi_valued={"genres": separator}).fit(frame)
+        joined_frame = storages["object" if storage == "lists" else storage]
+        joined = FieldEncoder(categorical_features=["genres"]).fit(joined_frame)
+        repeats = 2 if args.quick else 9  # milliseconds each: rounds are cheap
+        fit = interleave(
+            {"multi": partial(multi.fit, frame), "joined": partial(joined.fit, joined_frame)},
+            repeats,
+        )
+        transform = interleave(
+            {
+                "multi": partial(multi.transform, frame),
+                "joined": partial(joined.transform, joined_frame),
+            },
+            repeats,
+        )
+        rows = [frame.iloc[[i]] for i in range(args.latency_calls)]
+        one_row = []
+        for row in rows:
+            start = time.perf_counter()
+            multi.transform(row)
+            one_row.append((time.perf_counter() - start) * 1e6)
+        figures = {
+            "fit_ms": 1e3 * float(np.median(fit["multi"])),
+            "transform_ms": 1e3 * float(np.median(transform["multi"])),
+            "fit_over_joined": paired_ratio(fit["multi"], fit["joined"]),
+            "transform_over_joined": paired_ratio(transform["multi"], transform["joined"]),
+            "one_row_transform_median_us": float(np.median(one_row)),
+        }
+        results["storages"][storage] = figures
+        log(
+            f"  genres, {storage}: fit {figures['fit_ms']:.1f} ms "
+            f"({figures['fit_over_joined']:.2f}x one category), transform "
+            f"{figures['transform_ms']:.1f} ms ({figures['transform_over_joined']:.2f}x), "
+            f"one row {figures['one_row_transform_median_us']:.0f} us"
+        )
+    return results
+
+
 def bench_dropout(args, log, repeats=7):
     """Fit seconds of one epoch with the library's dropout against torch's, on Frappe."""
     from sklearn_deepfm import network as network_module
@@ -1073,6 +1130,8 @@ def main(argv=None):
     for section in ("dropout", "frappe"):
         if section in sections and not args.frappe.exists():
             sections.remove(section)
+    if "genres" in sections and not MOVIELENS.exists():
+        sections.remove("genres")
     if "serving" in sections and not args.criteo.exists():
         sections.remove("serving")
     results = {"machine": machine(), "network": network, "training": TRAINING, "quick": args.quick}
@@ -1093,6 +1152,8 @@ def main(argv=None):
             results["encoder"] = bench_encoder(args, log)
         elif section == "memory":
             results["memory"] = bench_memory(args, network, log)
+        elif section == "genres":
+            results["genres"] = bench_genres(args, log)
         elif section == "dropout":
             results["dropout"] = bench_dropout(args, log)
         elif section == "frappe":
