@@ -79,6 +79,8 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
         "pooling": [StrOptions({"mean", "sum"})],
         "embedding_l2": [Interval(Real, 0, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "embedding_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
+        "embedding_epsilon": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": [StrOptions({"auto"}), "boolean"],
@@ -401,6 +403,7 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
             optimizer=torch.optim.Adam,
             optimizer_sparse=self._sparse_optimizer,
             lr=self.learning_rate,
+            **self._table_optimizer_params(sparse),
             max_epochs=self.max_epochs,
             batch_size=batch_size,
             iterator_train=BatchIterator,
@@ -416,6 +419,18 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
             verbose=self._verbosity(),
             device=self.device,
         )
+
+    def _table_optimizer_params(self, sparse):
+        """Route ``embedding_learning_rate`` and ``embedding_epsilon`` to the tables' Adam.
+
+        Sparse tables have an optimizer of their own; dense ones are a parameter
+        group of the one Adam (skorch's ``param_groups``, matched by name).
+        """
+        lr = self.embedding_learning_rate
+        table = {"lr": self.learning_rate if lr is None else lr, "eps": self.embedding_epsilon}
+        if sparse:
+            return {f"optimizer_sparse__{name}": value for name, value in table.items()}
+        return {"optimizer__param_groups": [("*embedding.weight", table)]}
 
     def _module_fields(self):
         """Return the network's fields: per-field cardinalities, widths, multi-valued flags."""

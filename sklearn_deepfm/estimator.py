@@ -76,6 +76,22 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         L2 penalty on the embedding rows each batch uses, added to its loss.
     learning_rate : float, default=1e-3
         Adam's step size.
+    embedding_learning_rate : float or None, default=None
+        Adam's step size for the embedding and order-1 tables; None takes
+        ``learning_rate``. A faster table lets the FM part learn before the
+        MLP overfits: 3e-3 lifted the Avazu slice (7k rows, seeds 0-4) from
+        0.714 to 0.722 AUC, but lowered the Criteo slice from 0.734 to 0.728.
+    embedding_epsilon : float, default=1e-8
+        Adam's epsilon for the embedding and order-1 tables. Adam moves a row
+        by about the step size whatever its gradient, so a code seen once
+        moves as far as a frequent one and is memorised; when a row's
+        gradients are small beside epsilon (rare codes) it moves in
+        proportion to them instead, which damps rare codes. 1e-3 lifted the
+        Criteo slice (6k rows, 9% of its cells codes seen once) from 0.734
+        to 0.743 AUC, level with an L2-tuned logistic regression, but
+        lowered Avazu from 0.714 to 0.703. The two data sets pull these two
+        parameters opposite ways, so the defaults leave them as Adam's; tune
+        them (with ``GridSearchCV``) on small data with many rare codes.
     batch_size : int or "auto", default="auto"
         Rows per training step; capped at the number of training rows.
         "auto" takes ``n // 32`` for ``n`` training rows (after the validation
@@ -214,6 +230,8 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         pooling="mean",
         embedding_l2=0.0,
         learning_rate=1e-3,
+        embedding_learning_rate=None,
+        embedding_epsilon=1e-8,
         batch_size="auto",
         max_epochs=50,
         early_stopping="auto",
@@ -238,6 +256,8 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         self.pooling = pooling
         self.embedding_l2 = embedding_l2
         self.learning_rate = learning_rate
+        self.embedding_learning_rate = embedding_learning_rate
+        self.embedding_epsilon = embedding_epsilon
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.early_stopping = early_stopping

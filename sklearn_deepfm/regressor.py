@@ -55,6 +55,14 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         L2 penalty on the embedding rows each batch uses, added to its loss.
     learning_rate : float, default=1e-3
         Adam's step size.
+    embedding_learning_rate : float or None, default=None
+        Adam's step size for the embedding and order-1 tables; None takes
+        ``learning_rate``.
+    embedding_epsilon : float, default=1e-8
+        Adam's epsilon for the embedding and order-1 tables: rows whose
+        gradients are small beside it (rare codes) move in proportion to
+        them rather than by about the step size, which damps the memorising
+        of rare codes (see :class:`DeepFMClassifier`).
     batch_size : int or "auto", default=256
         Rows per training step; capped at the number of training rows.
         Smaller than the 1024 of large data: on MovieLens 100K (80k training
@@ -174,6 +182,8 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         pooling="mean",
         embedding_l2=0.0,
         learning_rate=1e-3,
+        embedding_learning_rate=None,
+        embedding_epsilon=1e-8,
         batch_size=256,
         max_epochs=50,
         early_stopping="auto",
@@ -197,6 +207,8 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         self.pooling = pooling
         self.embedding_l2 = embedding_l2
         self.learning_rate = learning_rate
+        self.embedding_learning_rate = embedding_learning_rate
+        self.embedding_epsilon = embedding_epsilon
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.early_stopping = early_stopping
