@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from conftest import MODEL_NAMES, SHARED_DATA
@@ -214,3 +215,28 @@ def test_quality_benchmark_quick_run(tmp_path, data):
     assert runs == {name: 2 if name in quality.DEEP_MODELS else 1 for name in expected}
     for suffix in (".md", "_roc.png", "_auc.png"):
         assert (tmp_path / f"quality_{data}{suffix}").stat().st_size > 0
+
+
+def test_quality_benchmark_tunes_the_embedding_optimizer_per_seed(tmp_path):
+    pytest.importorskip("matplotlib")
+    quality = load_benchmark()
+    quality.main(
+        ["--data", "synthetic", "--quick", "--seeds", "2", "--models", "deepfm_tuned"]
+        + ["--out", str(tmp_path)]
+    )
+    (row,) = json.loads((tmp_path / "quality_synthetic.json").read_text())["results"]
+    assert len(row["runs"]) == 2 and math.isfinite(row["auc"])
+    settings = row["details"]["settings"]  # each seed's choice from the grid
+    assert len(settings) == 2
+    assert all(s == "defaults" or s in quality.DEEPFM_GRID[1:] for s in settings)
+
+
+def test_tuning_rows_map_codes_the_fit_rows_lack_to_unknown():
+    quality = load_benchmark()
+    model = DeepFMClassifier(max_epochs=1, random_state=0).fit(
+        np.array([[0, 1], [1, 2], [2, 0], [1, 1]] * 10), [0, 1] * 20
+    )  # cardinalities 3 and 3
+    codes = np.array([[2, 5], [3, 1]])
+    np.testing.assert_array_equal(quality.unseen_to_unknown(model, codes), [[2, 0], [0, 1]])
+    frame = pd.DataFrame(codes, columns=["a", "b"])
+    np.testing.assert_array_equal(quality.unseen_to_unknown(model, frame), [[2, 0], [0, 1]])
