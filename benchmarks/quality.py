@@ -43,8 +43,9 @@ reads as a multi-valued field and the references as one category (``quality_data
 
 ``--models deepfm_tuned`` (not in the default list) tunes DeepFM the way the references
 are tuned: per seed, the ``DEEPFM_GRID`` setting of the embedding tables' Adam with the
-least log loss on the last 20% of the training rows (their codes unseen before those
-rows mapped to 0), then refitted on all of them; ``settings`` lists the choice of each seed.
+least log loss on the last 20% of the training rows, then refitted on all of them (a
+tuning row's code that the rows before never held reads an untrained, near-zero row, or
+code 0 when it lies beyond the fitted cardinality); ``settings`` lists the choice of each seed.
 
 ``--set batch_size=1024`` (any ``DeepFMClassifier`` parameter) runs the family with
 other settings, e.g. the defaults before issue 13; ``--name`` names the result files.
