@@ -47,6 +47,10 @@ least log loss on the last 20% of the training rows, then refitted on all of the
 tuning row's code that the rows before never held reads an untrained, near-zero row, or
 code 0 when it lies beyond the fitted cardinality); ``settings`` lists the choice of each seed.
 
+``--bootstrap 1000`` (with ``sklearn_lr`` among the models) adds each model's AUC minus
+LR's with a 95% paired bootstrap interval over the test rows: the seeds' spread leaves
+out the noise of a test set of a few thousand rows, which these intervals measure.
+
 ``--set batch_size=1024`` (any ``DeepFMClassifier`` parameter) runs the family with
 other settings, e.g. the defaults before issue 13; ``--name`` names the result files.
 
@@ -272,12 +276,13 @@ def seeds_of(name, n_seeds):
 def evaluate(name, train, test, categorical, args):
     """Fit ``name`` once per seed; return its table row and the first seed's ROC curve."""
     (codes_train, y_train), (codes_test, y_test) = train, test
-    runs, first, settings = [], None, []
+    runs, first, settings, probas = [], None, [], []
     for seed in seeds_of(name, args.seeds):
         began = time.perf_counter()
         predict_proba, details = fit(name, codes_train, y_train, categorical, args.quick, seed)
         seconds = time.perf_counter() - began
         proba = predict_proba(codes_test)[:, 1]
+        probas.append(proba)
         runs.append((roc_auc_score(y_test, proba), log_loss(y_test, proba), seconds))
         settings.append(details.get("setting"))
         if first is None:
@@ -304,7 +309,32 @@ def evaluate(name, train, test, categorical, args):
         "details": details,
         "runs": [{"auc": auc, "log_loss": loss} for auc, loss, _ in runs],
     }
-    return row, curve
+    return row, curve, probas
+
+
+def paired_difference(y, probas, reference, n_resamples):
+    """Mean test AUC of ``probas`` (one per seed) minus ``reference``'s, with a 95% interval.
+
+    The interval is a paired bootstrap: each resample of the test rows scores both
+    sides, so it measures the test set's noise in the difference, which the seeds'
+    spread leaves out.
+    """
+    rng = np.random.default_rng(SEED)
+    resamples = (rng.integers(0, len(y), len(y)) for _ in range(n_resamples))
+    resamples = [rows for rows in resamples if 0 < y[rows].sum() < len(rows)]  # both classes
+
+    def difference(rows):
+        ours = np.mean([roc_auc_score(y[rows], proba[rows]) for proba in probas])
+        return ours - roc_auc_score(y[rows], reference[rows])
+
+    low, high = np.percentile([difference(rows) for rows in resamples], [2.5, 97.5])
+    every = np.arange(len(y))
+    return {"difference": difference(every), "ci95": [low, high], "resamples": len(resamples)}
+
+
+def minus_lr_text(row):
+    low, high = row["minus_lr"]["ci95"]
+    return f"{row['minus_lr']['difference']:+.4f} [{low:+.4f}, {high:+.4f}]"
 
 
 def lightgbm_installed():
@@ -356,6 +386,11 @@ def markdown(report):
             f"| {row['label']} | {row['auc']:.4f} | {row['log_loss']:.4f} | "
             f"{row['fit_seconds']:.1f} | {notes} |"
         )
+    compared = [row for row in report["results"] if "minus_lr" in row]
+    if compared:
+        resamples = compared[0]["minus_lr"]["resamples"]
+        lines += ["", f"AUC minus LR's, 95% paired bootstrap interval ({resamples} resamples):", ""]
+        lines += [f"- {row['label']}: {minus_lr_text(row)}" for row in compared]
     lines += [
         "",
         f"DeepFMClassifier defaults used: {defaults}.",
@@ -437,6 +472,14 @@ def main(argv=None):
         metavar="NAME=VALUE",
         help="DeepFMClassifier parameters over the defaults, e.g. batch_size=1024",
     )
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with sklearn_lr among the models: each model's AUC minus LR's, with a 95%% "
+        "paired bootstrap interval over N resamples of the test rows (0: off)",
+    )
     parser.add_argument("--name", help="results file stem (quality_<data>)")
     args = parser.parse_args(argv)
     SETTINGS.clear()
@@ -478,18 +521,27 @@ def main(argv=None):
         "machine": machine(),
         "results": [],
     }
-    curves = {}
+    curves, probas = {}, {}
     print(f"{args.data}: {len(y_train):,} train / {len(y_test):,} test rows; {split}")
     print(f"{'model':<36} {'AUC':>7} {'logloss':>8} {'fit s':>7}  notes")
     for name in names:
         codes = (train, test) if name in REFERENCES else family
-        row, curves[name] = evaluate(name, *codes, categorical_positions, args)
+        row, curves[name], probas[name] = evaluate(name, *codes, categorical_positions, args)
         report["results"].append(row)
         notes = ", ".join(f"{k} {v}" for k, v in row["details"].items())
         print(
             f"{row['label']:<36} {row['auc']:7.4f} {row['log_loss']:8.4f} "
             f"{row['fit_seconds']:7.1f}  {notes}"
         )
+    if args.bootstrap and "sklearn_lr" in probas:
+        (reference,) = probas["sklearn_lr"]
+        print(f"AUC minus LR's, 95% paired bootstrap over the test rows ({args.bootstrap}):")
+        for row in report["results"]:
+            if row["model"] != "sklearn_lr":
+                row["minus_lr"] = paired_difference(
+                    y_test, probas[row["model"]], reference, args.bootstrap
+                )
+                print(f"{row['label']:<36} {minus_lr_text(row)}")
     report["total_seconds"] = time.perf_counter() - start
 
     args.out.mkdir(parents=True, exist_ok=True)

@@ -240,3 +240,29 @@ def test_tuning_rows_map_codes_the_fit_rows_lack_to_unknown():
     np.testing.assert_array_equal(quality.unseen_to_unknown(model, codes), [[2, 0], [0, 1]])
     frame = pd.DataFrame(codes, columns=["a", "b"])
     np.testing.assert_array_equal(quality.unseen_to_unknown(model, frame), [[2, 0], [0, 1]])
+
+
+def test_paired_difference_measures_auc_against_the_reference():
+    quality = load_benchmark()
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    noise = rng.random(400)
+    same = quality.paired_difference(y, [noise], noise, 200)
+    assert same["difference"] == 0 and same["ci95"] == [0, 0]
+    better = quality.paired_difference(y, [y + noise, y + 2 * noise], noise, 200)
+    expected = np.mean([roc_auc_score(y, y + noise), roc_auc_score(y, y + 2 * noise)])
+    assert better["difference"] == pytest.approx(expected - roc_auc_score(y, noise))
+    low, high = better["ci95"]
+    assert 0 < low < better["difference"] < high
+
+
+def test_quality_benchmark_compares_with_lr_when_asked(tmp_path):
+    pytest.importorskip("matplotlib")
+    quality = load_benchmark()
+    argv = ["--data", "synthetic", "--quick", "--models", "deepfm", "sklearn_lr"]
+    quality.main([*argv, "--bootstrap", "50", "--out", str(tmp_path)])
+    rows = json.loads((tmp_path / "quality_synthetic.json").read_text())["results"]
+    deepfm, lr = rows
+    assert "minus_lr" not in lr
+    assert deepfm["minus_lr"]["difference"] == pytest.approx(deepfm["auc"] - lr["auc"])
+    assert "paired bootstrap" in (tmp_path / "quality_synthetic.md").read_text()
