@@ -78,16 +78,16 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         Adam's step size.
     embedding_learning_rate : float or None, default=None
         Adam's step size for the embedding and order-1 tables; None takes
-        ``learning_rate``. A faster table lets the FM part learn before the
-        MLP overfits: 3e-3 lifted the Avazu slice (7k rows, seeds 0-4) from
-        0.714 to 0.722 AUC, but lowered the Criteo slice from 0.734 to 0.728.
+        ``learning_rate``. 3e-3 lifted the Avazu slice (7k rows, seeds 0-4)
+        from 0.714 to 0.722 AUC, but lowered the Criteo slice from 0.734 to
+        0.728.
     embedding_epsilon : float, default=1e-8
         Adam's epsilon for the embedding and order-1 tables. Adam moves a row
         by about the step size whatever its gradient, so a code seen once
         moves as far as a frequent one and is memorised; when a row's
         gradients are small beside epsilon (rare codes) it moves in
         proportion to them instead, which damps rare codes. 1e-3 lifted the
-        Criteo slice (6k rows, 9% of its cells codes seen once) from 0.734
+        Criteo slice (6k rows, 9% of its cells a code seen once) from 0.734
         to 0.743 AUC, level with an L2-tuned logistic regression, but
         lowered Avazu from 0.714 to 0.703. The two data sets pull these two
         parameters opposite ways, so the defaults leave them as Adam's; tune
