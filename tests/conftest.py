@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -12,6 +14,15 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 # The model= choices: the registry of the model family (test_models checks that the
 # estimator accepts and documents each).
 MODEL_NAMES = list(MODELS)
+# Every way pandas stores a string column, by name: each encoder path must give the same codes.
+STRING_STORAGES = {
+    "object": object,
+    "str": "str",  # Arrow-backed with pyarrow, the pandas 3 default
+    "python_str": pd.StringDtype("python", na_value=np.nan),
+    "string_python": "string[python]",
+    "string_pyarrow": "string[pyarrow]",
+    "category": "category",
+}
 
 
 @pytest.fixture(scope="module")

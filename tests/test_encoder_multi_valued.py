@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, STRING_STORAGES
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer
@@ -26,14 +26,6 @@ from sklearn_deepfm.datasets import MOVIELENS_GENRES, load_movielens_100k
 from sklearn_deepfm.persistence import load, save
 
 MOVIELENS = SHARED_DATA / "movielens_100k"
-STRING_STORAGES = {
-    "object": object,
-    "str": "str",  # Arrow-backed with pyarrow, the pandas 3 default
-    "python_str": pd.StringDtype("python", na_value=np.nan),
-    "string_python": "string[python]",
-    "string_pyarrow": "string[pyarrow]",
-    "category": "category",
-}
 VALUES = ["a", "b", "c", "é", "10", "9", "Z", "a b"]
 
 

@@ -9,19 +9,12 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import STRING_STORAGES
 from sklearn.base import clone
 
 from sklearn_deepfm import _lookup
 from sklearn_deepfm.encoder import FieldEncoder
 
-STORAGES = {
-    "object": object,
-    "str": "str",  # Arrow-backed with pyarrow, the pandas 3 default
-    "python_str": pd.StringDtype("python", na_value=np.nan),
-    "string_python": "string[python]",
-    "string_pyarrow": "string[pyarrow]",
-    "category": "category",
-}
 SITES = ["a", "b", "c", "é", "10", "9", "Z", ""]
 
 
@@ -45,7 +38,7 @@ def make_frame(n=400, seed=0):
 
 
 def stored(frame, storage):
-    return frame.astype({"site": STORAGES[storage], "app": STORAGES[storage]})
+    return frame.astype({"site": STRING_STORAGES[storage], "app": STRING_STORAGES[storage]})
 
 
 def unseen_rows():
@@ -80,7 +73,7 @@ def assert_matches_reference(encoder, X, monkeypatch):
 
 @pytest.mark.parametrize("numeric_encoding", ["quantile", "log_square", "value"])
 @pytest.mark.parametrize("min_frequency, max_categories", [(None, None), (30, None), (None, 3)])
-@pytest.mark.parametrize("storage", list(STORAGES))
+@pytest.mark.parametrize("storage", list(STRING_STORAGES))
 def test_codes_match_the_object_reference_in_every_storage(
     storage, numeric_encoding, min_frequency, max_categories, monkeypatch
 ):
