@@ -168,6 +168,17 @@ def interleave(functions, repeats, first_round=0):
     return times
 
 
+def call_ms(function, inputs):
+    """Milliseconds of ``function`` on each of ``inputs``, one call at a time, after a warm-up."""
+    function(inputs[0])
+    seconds = []
+    for value in inputs:
+        start = time.perf_counter()
+        function(value)
+        seconds.append(time.perf_counter() - start)
+    return np.asarray(seconds) * 1e3
+
+
 def paired_ratio(numerator, denominator):
     """Median over rounds of ``numerator[i] / denominator[i]``."""
     return float(np.median(np.asarray(numerator) / np.asarray(denominator)))
@@ -430,22 +441,13 @@ def bench_predict(args, network, log):
     tensors = [torch.from_numpy(row) for row in encoded]
     module = model.net_.module_
 
-    def latencies(function, inputs):
-        function(inputs[0])  # warm-up
-        seconds = []
-        for value in inputs:
-            start = time.perf_counter()
-            function(value)
-            seconds.append(time.perf_counter() - start)
-        return np.asarray(seconds) * 1e3
-
     for name, function, inputs in [
         ("pipeline", pipeline.predict_proba, rows),
         ("encoder_transform", encoder.transform, rows),
         ("classifier", model.predict_proba, encoded),
         ("bare_forward", partial(bare_predict, module), tensors),
     ]:
-        ms = latencies(function, inputs)
+        ms = call_ms(function, inputs)
         results["one_row"][name] = {
             "median_ms": float(np.median(ms)),
             "p99_ms": float(np.percentile(ms, 99)),
@@ -598,13 +600,7 @@ def compare_encoders(args, frame, storage, log):
         },
         repeats=args.encoder_repeats,
     )
-    rows = [frame.iloc[[i]] for i in range(args.latency_calls)]
-    field.transform(rows[0])
-    ms = []
-    for row in rows:
-        start = time.perf_counter()
-        field.transform(row)
-        ms.append((time.perf_counter() - start) * 1e3)
+    ms = call_ms(field.transform, [frame.iloc[[i]] for i in range(args.latency_calls)])
     results = {
         "rows": args.encoder_rows,
         "vocab": args.encoder_vocab,
@@ -753,12 +749,9 @@ def bench_genres(args, log):
             },
             repeats,
         )
-        rows = [frame.iloc[[i]] for i in range(args.latency_calls)]
-        one_row = []
-        for row in rows:
-            start = time.perf_counter()
-            multi.transform(row)
-            one_row.append((time.perf_counter() - start) * 1e6)
+        one_row = 1e3 * call_ms(
+            multi.transform, [frame.iloc[[i]] for i in range(args.latency_calls)]
+        )
         figures = {
             "fit_ms": 1e3 * float(np.median(fit["multi"])),
             "transform_ms": 1e3 * float(np.median(transform["multi"])),
