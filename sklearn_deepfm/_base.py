@@ -21,7 +21,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from skorch.helper import predefined_split
 from skorch.utils import noop
 
-from . import _checkpoint, _distributed, _multi_valued
+from . import _checkpoint, _distributed, _json, _multi_valued
 from ._data import BatchIterator, FieldDataset, as_tensors
 from ._fitted_state import FittedStateMixin
 from ._net import CTRNet, ResumableEarlyStopping
@@ -47,6 +47,9 @@ _PREDICT_BATCH_SIZE = 65_536
 _DTYPES = [np.float64, np.float32, np.int64, np.int32]
 # With early_stopping="auto", hold out a validation split from this many rows on.
 _AUTO_EARLY_STOPPING_MIN_SAMPLES = 2_000
+# With refit="auto", retrain on all rows below this many: there the held-out tenth
+# is worth most and a second training costs seconds to a minute.
+_AUTO_REFIT_MAX_SAMPLES = 100_000
 # batch_size="auto": about this many steps an epoch on small data, so that a few
 # thousand rows train as far in a few epochs as large data does in one; the batch
 # stays between the two bounds (large batches are fast per row; see auto_batch_size).
@@ -84,6 +87,7 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": [StrOptions({"auto"}), "boolean"],
+        "refit": [StrOptions({"auto"}), "boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -109,7 +113,9 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
 
     def _fit_in_threads(self, X, y, sample_weight, first, classes, epochs):
         prepare = self._shards_for_fit if isinstance(X, ParquetShards) else self._arrays_for_fit
-        train, valid = prepare(X, y, sample_weight, first=first, classes=classes, epochs=epochs)
+        train, valid, rows = prepare(
+            X, y, sample_weight, first=first, classes=classes, epochs=epochs
+        )
         self._part = _distributed.world(self.device)  # (rank, world size) of this fit
         self.batch_size_ = self._resolve_batch_size(len(train))
         if first:  # the network's shape stays that of its first fit
@@ -133,21 +139,56 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
                     "batch_norm=False."
                 )
             self.net_ = net
-            # fork_rng keeps the user's global torch random state untouched; the state
-            # kept after training makes continued training reproducible.
-            with torch.random.fork_rng(devices=[]):
-                torch.set_rng_state(self._torch_rng_state)
-                with _distributed.data_parallel(net, self._part[1]):
-                    net.partial_fit(train, y=None, epochs=epochs or self.max_epochs - done)
-                self._torch_rng_state = torch.get_rng_state()
+            self._train(net, train, epochs or self.max_epochs - done)
+            self._finish_fit(valid)
+            self.early_stopping_history_ = None
+            if first and rows is not None and self._refit_on(len(rows)):
+                self._refit(rows, train)
         finally:
             del self._checkpoint_run, self._part
-        self.net_.module_.eval()
         self.n_iter_ = len(self.net_.history)
-        self._finish_fit(valid)
         if checkpointing:
             _checkpoint.remove(self.checkpoint_dir)  # the fit has ended: nothing to resume
         return self
+
+    def _train(self, net, train, epochs):
+        """Train ``net`` on ``train`` for at most ``epochs`` epochs, on the fit's random stream."""
+        # fork_rng keeps the user's global torch random state untouched; the state
+        # kept after training makes continued training reproducible.
+        with torch.random.fork_rng(devices=[]):
+            torch.set_rng_state(self._torch_rng_state)
+            with _distributed.data_parallel(net, self._part[1]):
+                net.partial_fit(train, y=None, epochs=epochs)
+            self._torch_rng_state = torch.get_rng_state()
+        net.module_.eval()
+
+    def _refit_on(self, n_rows):
+        if self.refit == "auto":
+            return n_rows < _AUTO_REFIT_MAX_SAMPLES
+        return self.refit
+
+    def _refit(self, rows, train):
+        """Replace ``net_`` by a network trained on all ``rows`` for the best epochs.
+
+        The new network starts from the same weights and trains for as many epochs as
+        early stopping kept, now with the validation split too; it keeps the first
+        network's calibration, the only one fitted on rows it had not seen.
+        """
+        first = self.net_
+        epochs = dict(first.callbacks_)["early_stopping"].best_epoch_
+        self.early_stopping_history_ = [
+            _json.plain({k: v for k, v in epoch.items() if k != "batches"})
+            for epoch in first.history
+        ]
+        if self.verbose:
+            print(f"Refitting on all {len(rows)} rows for {epochs} epochs.")
+        self.batch_size_ = self._resolve_batch_size(len(rows))
+        self.net_ = self._start_net(rows, None, epochs, checkpoint=False)
+        self._train(self.net_, rows, epochs)
+        self._finish_refit(first, train)
+
+    def _finish_refit(self, first, train):
+        """Carry what ``_finish_fit`` fitted on ``first`` over to the refitted ``net_``."""
 
     def _arrays_for_fit(self, X, y, sample_weight, *, first, classes, epochs):
         """Validate in-memory data; return the training and validation ``FieldDataset``."""
@@ -164,7 +205,10 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
             check_codes(X, self.value_fields_, self.cardinalities_, self._names())
         weights = None if sample_weight is None else torch.as_tensor(sample_weight).float()
         dataset = FieldDataset(*self._as_tensors(X), torch.as_tensor(target).float(), weights)
-        return (dataset, None) if epochs else self._split(dataset, target)
+        if epochs:
+            return dataset, None, None
+        train, valid = self._split(dataset, target)
+        return train, valid, None if valid is None else dataset
 
     def _shards_for_fit(self, shards, y, sample_weight, *, first, classes, epochs):
         """Take the fields and labels of Parquet shards; return training and validation shards."""
@@ -184,7 +228,7 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
         else:
             self._check_shard_fields(shards)
         self._targets(shards.classes_, classes, first=first, partial=epochs is not None)
-        train, valid = shards, shards.validation
+        train, valid, rows = shards, shards.validation, None
         if epochs is None and valid is None and self._early_stopping_on(len(shards)):
             if len(train.paths_) < 2:
                 raise ValueError(
@@ -195,11 +239,13 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
             order = check_random_state(self._seed).permutation(len(train.paths_))
             n_valid = max(1, round(self.validation_fraction * len(order)))
             train, valid = shards.subset(sorted(order[n_valid:])), shards.subset(order[:n_valid])
+            rows = shards
         elif valid is not None:
             self._check_shard_fields(valid)
         targets = self._target_map()
         valid = None if epochs or valid is None else valid.with_targets(targets)
-        return train.with_targets(targets), valid
+        rows = None if rows is None else rows.with_targets(targets)
+        return train.with_targets(targets), valid, rows
 
     def _start_first_fit(self):
         """Check the network's shape and draw the seed of every random stream of the fit."""
@@ -299,7 +345,7 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
             ) from error
         return dataset.subset(train), dataset.subset(valid)
 
-    def _start_net(self, train, valid, epochs):
+    def _start_net(self, train, valid, epochs, checkpoint=True):
         """Build and initialise a new net; FNN's first trains its FM for the embeddings."""
         pretrained = None
         if self.model == "fnn":
@@ -308,7 +354,7 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
                 torch.manual_seed(self._seed)
                 with _distributed.data_parallel(pretrained, self._part[1]):
                     pretrained.fit(train, y=None, epochs=epochs)
-        net = self._build_net(self.batch_size_, valid)
+        net = self._build_net(self.batch_size_, valid, checkpoint=checkpoint)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self._seed)
             net.initialize()  # as net.fit would, but FNN's table goes in first

@@ -113,6 +113,8 @@ class FittedStateMixin:
         self.net_ = net
         if not hasattr(self, "batch_norm_"):  # files before batch_norm="auto"
             self.batch_norm_ = has_batch_norm(net.module_)
+        if not hasattr(self, "early_stopping_history_"):  # files before refit
+            self.early_stopping_history_ = None
 
     def _check_fitted_state(self):
         """Refuse restored fitted attributes that contradict each other."""

@@ -79,7 +79,10 @@ class TrainingHistoryDisplay(_Display):
     improved by more than ``tol`` (skorch's ``EarlyStopping(load_best=True)``);
     ``best_epoch`` applies that rule to the history. The history does not record where
     the fits of ``warm_start`` begin, so the rule then spans them all. After a
-    ``partial_fit`` (no validation split) there is no mark.
+    ``partial_fit`` (no validation split) there is no mark. After a refit (the
+    classifier's ``refit``) the curves are the early-stopped network's
+    (``early_stopping_history_``), and the mark is the number of epochs the
+    refitted network then trained on all rows.
 
     Examples
     --------
@@ -122,7 +125,7 @@ class TrainingHistoryDisplay(_Display):
         """
         _check_matplotlib(f"{cls.__name__}.from_estimator")
         _, classifier = _split_pipeline(estimator, cls.__name__)
-        history = list(classifier.net_.history)
+        history = classifier.early_stopping_history_ or list(classifier.net_.history)
         monitor = "valid_auc" if classifier.scoring == "roc_auc" else "valid_loss"
         display = cls(
             epochs=np.array([epoch["epoch"] for epoch in history]),

@@ -79,6 +79,13 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         target) has not decreased by ``tol`` for ``n_iter_no_change`` epochs,
         and restore the best epoch's weights. "auto" enables it from 2,000
         rows on.
+    refit : "auto" or bool, default="auto"
+        After early stopping, train a new network from the same initial
+        weights on all the rows, the validation split included, for the
+        number of epochs early stopping kept; the early-stopped fit's epochs
+        stay in ``early_stopping_history_``. "auto" refits below 100,000
+        rows. Without early stopping nothing is held out, so nothing is
+        refitted.
     loss : {"squared_error", "huber"}, default="squared_error"
         The loss on the standardised target. "huber" is quadratic for
         residuals up to 1.0 in standardised units (one standard deviation of
@@ -141,7 +148,11 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
     batch_size_ : int
         Rows per training step of the last fit or ``partial_fit`` call.
     n_iter_ : int
-        Number of epochs run, those of continued training included.
+        Number of epochs the network ran (with ``refit``, the refitted
+        network's), those of continued training included.
+    early_stopping_history_ : list of dict or None
+        When the last fit refitted (see ``refit``), the epochs of its
+        early-stopped network; None otherwise.
 
     See Also
     --------
@@ -187,6 +198,7 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         batch_size=256,
         max_epochs=50,
         early_stopping="auto",
+        refit="auto",
         loss="squared_error",
         validation_fraction=0.1,
         n_iter_no_change=3,
@@ -212,6 +224,7 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.early_stopping = early_stopping
+        self.refit = refit
         self.loss = loss
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change

@@ -38,8 +38,11 @@ def assert_same_model(resumed, uninterrupted, X):
     for key, tensor in weights(uninterrupted).items():
         assert torch.equal(weights(resumed)[key], tensor), key
     assert resumed.n_iter_ == uninterrupted.n_iter_
+    resumed_history, history = (
+        clf.early_stopping_history_ or list(clf.net_.history) for clf in (resumed, uninterrupted)
+    )
     for key in ("train_loss", "valid_loss", "valid_auc"):  # every epoch, not just the kept one
-        assert resumed.net_.history[:, key] == uninterrupted.net_.history[:, key], key
+        assert [e[key] for e in resumed_history] == [e[key] for e in history], key
     assert resumed.calibration_ == uninterrupted.calibration_
     np.testing.assert_array_equal(resumed.predict_proba(X), uninterrupted.predict_proba(X))
 
@@ -62,18 +65,38 @@ def crash_at_step(monkeypatch, step):
     monkeypatch.setattr(CTRNet, "train_step", failing)
 
 
-def test_a_fit_stopped_in_its_third_epoch_resumes_to_the_same_model(data, tmp_path, monkeypatch):
+@pytest.mark.parametrize("refit", [False, True])
+def test_a_fit_stopped_in_its_third_epoch_resumes_to_the_same_model(
+    data, tmp_path, monkeypatch, refit
+):
     X, y = data
-    uninterrupted = DeepFMClassifier(**PARAMS).fit(X, y)
+    params = dict(PARAMS, refit=refit)
+    uninterrupted = DeepFMClassifier(**params).fit(X, y)
+    assert (uninterrupted.early_stopping_history_ is not None) == refit
     steps_per_epoch = -(-1800 // PARAMS["batch_size"])  # 10% held out for validation
     with monkeypatch.context() as patch:
         crash_at_step(patch, 2 * steps_per_epoch + 3)
         with pytest.raises(Crash):
-            DeepFMClassifier(**PARAMS, checkpoint_dir=tmp_path).fit(X, y)
+            DeepFMClassifier(**params, checkpoint_dir=tmp_path).fit(X, y)
     assert _checkpoint.read(tmp_path)["fit_epochs"] == 2
-    resumed = DeepFMClassifier(**PARAMS, checkpoint_dir=tmp_path).fit(X, y)
+    resumed = DeepFMClassifier(**params, checkpoint_dir=tmp_path).fit(X, y)
     assert_same_model(resumed, uninterrupted, X)
     assert not (tmp_path / _checkpoint.FILE).exists()  # the fit ended: nothing to resume
+
+
+def test_a_fit_stopped_while_refitting_resumes_to_the_same_model(data, tmp_path, monkeypatch):
+    X, y = data
+    uninterrupted = DeepFMClassifier(**PARAMS, refit=True).fit(X, y)
+    early_stopped_epochs = len(uninterrupted.early_stopping_history_)
+    steps_per_epoch = -(-1800 // PARAMS["batch_size"])
+    with monkeypatch.context() as patch:
+        crash_at_step(patch, early_stopped_epochs * steps_per_epoch + 3)
+        with pytest.raises(Crash):
+            DeepFMClassifier(**PARAMS, refit=True, checkpoint_dir=tmp_path).fit(X, y)
+    # the epoch that stopped the first network is not saved; the refit never is
+    assert _checkpoint.read(tmp_path)["fit_epochs"] == early_stopped_epochs - 1
+    resumed = DeepFMClassifier(**PARAMS, refit=True, checkpoint_dir=tmp_path).fit(X, y)
+    assert_same_model(resumed, uninterrupted, X)
 
 
 def test_a_checkpoint_of_another_fit_is_refused(data, tmp_path, monkeypatch):

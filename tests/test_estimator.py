@@ -244,6 +244,7 @@ def _fit_to_overfit(**params):
     fast = {k: v for k, v in FAST.items() if k != "max_epochs"}
     clf = DeepFMClassifier(
         early_stopping=True,
+        refit=False,  # the early-stopped network itself
         n_iter_no_change=2,
         max_epochs=40,
         learning_rate=0.02,

@@ -36,7 +36,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 FAST = dict(embedding_dim=4, hidden_layer_sizes=(8,), batch_size=64, random_state=0)
 # Early stopping on a split of 600 rows, so that the history holds validation scores.
-VALIDATED = dict(FAST, early_stopping=True, max_epochs=8, n_iter_no_change=2)
+# refit=False: the displays read the early-stopped network itself ("refitted" below)
+VALIDATED = dict(FAST, early_stopping=True, max_epochs=8, n_iter_no_change=2, refit=False)
 
 
 @pytest.fixture(autouse=True)
@@ -65,6 +66,7 @@ def models(frame, codes, one_thread):
     specs = {
         "pipeline": (frame, make_pipeline(FieldEncoder(numeric_encoding="value"), clf())),
         "classifier": (codes, clf()),
+        "refitted": (codes, clf(refit=True)),
         "loss-scored": (codes, clf(scoring="loss")),
         "no-validation": (codes, clf(early_stopping=False, max_epochs=3)),
         "lr": (frame, make_pipeline(FieldEncoder(), clf(model="lr"))),
@@ -160,8 +162,17 @@ def test_training_history_draws_the_history(models, name):
     assert legend == ["train loss", "validation loss", f"kept epoch ({restored})", "validation AUC"]
 
 
-def test_training_history_survives_save_and_load(models, tmp_path):
-    model, _, _ = models["pipeline"]
+def test_training_history_of_a_refit_is_the_early_stopped_fit(models):
+    refitted = TrainingHistoryDisplay.from_estimator(models["refitted"][0])
+    early_stopped = TrainingHistoryDisplay.from_estimator(models["classifier"][0])
+    assert refitted.best_epoch == early_stopped.best_epoch == models["refitted"][0].n_iter_
+    for key in ["epochs", "train_loss", "valid_loss", "valid_auc"]:
+        np.testing.assert_allclose(getattr(refitted, key), getattr(early_stopped, key))
+
+
+@pytest.mark.parametrize("name", ["pipeline", "refitted"])
+def test_training_history_survives_save_and_load(models, tmp_path, name):
+    model, _, _ = models[name]
     save(model, tmp_path / "model.deepfm")
     loaded = TrainingHistoryDisplay.from_estimator(load(tmp_path / "model.deepfm"))
     fitted = TrainingHistoryDisplay.from_estimator(model)

@@ -126,7 +126,7 @@ def test_pnn_embedding_gets_the_sparse_optimizer(ctr_data, model):
 def test_fnn_starts_from_the_pretrained_fm_embedding(ctr_data, monkeypatch):
     """FNN fits an FM on the same split, then the DNN starts from its embedding table."""
     X, y = ctr_data
-    params = dict(FAST, early_stopping=True, random_state=0)
+    params = dict(FAST, early_stopping=True, refit=False, random_state=0)
     runs = []  # (module, state at start, state at end) of each training
     partial_fit = CTRNet.partial_fit
 

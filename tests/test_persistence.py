@@ -192,7 +192,9 @@ def test_string_labels_value_fields_and_calibration_round_trip(pipeline, saved, 
         )
         np.testing.assert_array_equal(loaded.predict_proba(X_test), pipeline.predict_proba(X_test))
     assert loaded.predict(X_test).dtype == pipeline.predict(X_test).dtype
-    assert loaded[-1].net_.history[-1, "valid_loss"] == pipeline[-1].net_.history[-1, "valid_loss"]
+    assert loaded[-1].net_.history[-1, "train_loss"] == pipeline[-1].net_.history[-1, "train_loss"]
+    history = pipeline[-1].early_stopping_history_  # refitted: the early-stopped fit's epochs
+    assert loaded[-1].early_stopping_history_ == history and "valid_loss" in history[-1]
     assert loaded.get_params(deep=True).keys() == pipeline.get_params(deep=True).keys()
     refit = clone(loaded).fit(X, np.where(y == 1, "click", "skip"))
     np.testing.assert_array_equal(refit.predict_proba(X_test), pipeline.predict_proba(X_test))

@@ -118,7 +118,7 @@ def test_huber_resists_outliers_that_pull_the_squared_error(split):
 def test_early_stopping_watches_the_validation_loss():
     X, _ = interaction_data(2_000)
     noise = np.random.default_rng(0).normal(size=len(X))  # nothing to learn: stops early
-    model = DeepFMRegressor(random_state=0, max_epochs=30).fit(X, noise)
+    model = DeepFMRegressor(random_state=0, max_epochs=30, refit=False).fit(X, noise)
     stopping = dict(model.net_.callbacks)["early_stopping"]
     assert (stopping.monitor, stopping.lower_is_better) == ("valid_loss", True)
     assert model.n_iter_ < 30

@@ -125,8 +125,8 @@ def test_partial_fit_after_fit_continues_and_resets_calibration(ctr_data):
 
 def test_warm_start_with_early_stopping_validates_on_the_new_data(ctr_data):
     X, y = ctr_data
-    clf = DeepFMClassifier(early_stopping=True, warm_start=True, **SMALL).fit(X, y)
-    clf.fit(X[:400], y[:400])
+    clf = DeepFMClassifier(early_stopping=True, refit=False, warm_start=True, **SMALL)
+    clf.fit(X, y).fit(X[:400], y[:400])
     assert len(clf.net_.history[:, "valid_auc"]) == 2
     assert clf.calibration_ != (1.0, 0.0)
 
