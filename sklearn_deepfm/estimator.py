@@ -479,20 +479,28 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
             self.calibration_ = fit_platt(logits, y, weight)
 
     def _finish_refit(self, first, train):
-        """Map the refitted network's logits onto the first's, then through its Platt scaling.
+        """Platt-scale the refitted network towards the first's calibrated probabilities.
 
         The Platt scaling was fitted to the first network's logits on rows it had
         not seen; the refitted network has no such rows. On the rows both trained
-        on, a least-squares line from its logits to the first's carries it over.
+        on, the refitted network's scaling is fitted with the first's calibrated
+        probabilities as soft labels (each row once as a click with weight p, once
+        as none with weight 1 - p): the log loss between the two is least where
+        the probabilities matter, which a line between logits is not when clicks
+        are rare.
         """
         if self.calibration_ == (1.0, 0.0):
             return
+        scale, shift = self.calibration_
         old = first.predict_logits(train, _PREDICT_BATCH_SIZE)
-        new = self.net_.predict_logits(train, _PREDICT_BATCH_SIZE)
-        slope, intercept = np.polyfit(new, old, 1)
-        if slope > 0:  # a positive scale keeps the ranking
-            scale, shift = self.calibration_
-            self.calibration_ = (float(scale * slope), float(scale * intercept + shift))
+        new, _, weight = self.net_.predict_logits(train, _PREDICT_BATCH_SIZE, with_targets=True)
+        p = expit(scale * old + shift)
+        weight = np.ones_like(p) if weight is None else weight
+        self.calibration_ = fit_platt(
+            np.concatenate([new, new]),
+            np.concatenate([np.ones_like(p), np.zeros_like(p)]),
+            np.concatenate([p * weight, (1 - p) * weight]),
+        )
 
     def _check_fitted_state(self):
         super()._check_fitted_state()

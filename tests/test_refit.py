@@ -64,13 +64,26 @@ def test_refit_trains_all_rows_for_the_kept_epochs(ctr_data, refitted, early_sto
 
 
 def test_refit_carries_the_calibration_over(ctr_data, refitted, early_stopped):
-    # the calibrated logits of both models agree (a least-squares line on the 90% of
-    # rows both trained on); the first Platt scaling alone, on seed 0: slope 0.87
+    # the calibrated logits of both models agree: the refitted network's Platt scaling
+    # is fitted to the first's probabilities on the 90% of rows both trained on (the
+    # first network's scaling alone, on seed 0: slope 0.87)
     X, _ = ctr_data
     ours, theirs = refitted.decision_function(X), early_stopped.decision_function(X)
     slope, intercept = np.polyfit(ours, theirs, 1)
     assert slope == pytest.approx(1.0, abs=0.03)
     assert abs(intercept) < 0.03
+
+
+def test_refit_keeps_the_click_rate_of_rare_clicks(one_thread):
+    # 2% clicks: a least-squares line between the two networks' logits, which the
+    # many non-clicks dominate, moved the mean probability by 11% on this seed; the
+    # scaling fitted to the first network's probabilities keeps it within 0.1%
+    X, y = make_ctr_classification(n_samples=4_000, positive_rate=0.02, random_state=1)
+    first = DeepFMClassifier(refit=False, random_state=1, **FAST).fit(X, y)
+    refitted = DeepFMClassifier(random_state=1, **FAST).fit(X, y)
+    assert refitted.early_stopping_history_ is not None
+    mean = first.predict_proba(X)[:, 1].mean()
+    assert refitted.predict_proba(X)[:, 1].mean() == pytest.approx(mean, rel=0.02)
 
 
 def test_uncalibrated_refit_stays_uncalibrated(ctr_data, one_thread):
