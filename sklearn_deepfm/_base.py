@@ -181,7 +181,7 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
             for epoch in first.history
         ]
         if self.verbose:
-            print(f"Refitting on all {len(rows)} rows for {epochs} epochs.")
+            print(f"Refitting on all {len(rows):,} rows for {epochs} epochs.")
         self.batch_size_ = self._resolve_batch_size(len(rows))
         self.net_ = self._start_net(rows, None, epochs, checkpoint=False)
         self._train(self.net_, rows, epochs)

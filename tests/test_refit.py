@@ -171,3 +171,12 @@ def test_refit_rejects_other_values(ctr_data, value):
     X, y = ctr_data
     with pytest.raises(InvalidParameterError, match="refit"):
         DeepFMClassifier(refit=value, **FAST).fit(X[:50], y[:50])
+
+
+def test_refit_says_so_when_verbose(ctr_data, refitted, capsys, one_thread):
+    X, y = ctr_data
+    DeepFMClassifier(random_state=0, verbose=1, **FAST).fit(X, y)
+    kept = refitted.n_iter_
+    assert f"Refitting on all 2,400 rows for {kept} epochs." in capsys.readouterr().out
+    DeepFMClassifier(random_state=0, verbose=0, **FAST).fit(X, y)
+    assert capsys.readouterr().out == ""
