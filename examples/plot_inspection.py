@@ -51,7 +51,12 @@ def main():
     IMAGES.mkdir(parents=True, exist_ok=True)
     history = TrainingHistoryDisplay.from_estimator(model)
     save(history, "training_history.png", f"Training history on Frappe (test AUC {auc:.3f})")
-    print(f"kept epoch {history.best_epoch}")
+    print(f"kept epoch {history.best_epoch}, Platt scale {model[-1].calibration_[0]:.2f}")
+    loss, auc = history.valid_loss, history.valid_auc
+    best = int(np.nanargmin(loss))
+    print(f"lowest validation loss {loss[best]:.3f} at epoch {history.epochs[best]}")
+    kept = list(history.epochs).index(history.best_epoch)
+    print(f"kept epoch's validation AUC {auc[kept]:.4f}, loss {loss[kept]:.3f}")
 
     importance = FieldImportanceDisplay.from_estimator(
         model, X_test, y_test, n_repeats=5, random_state=0
