@@ -146,6 +146,7 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
                 self._refit(rows, train)
         finally:
             del self._checkpoint_run, self._part
+            self.__dict__.pop("_fm_epochs", None)
         self.n_iter_ = len(self.net_.history)
         if checkpointing:
             _checkpoint.remove(self.checkpoint_dir)  # the fit has ended: nothing to resume
@@ -175,7 +176,7 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
         network's calibration, the only one fitted on rows it had not seen.
         """
         first = self.net_
-        epochs = dict(first.callbacks_)["early_stopping"].best_epoch_
+        epochs = _kept_epochs(first)
         self.early_stopping_history_ = [
             _json.plain({k: v for k, v in epoch.items() if k != "batches"})
             for epoch in first.history
@@ -183,7 +184,8 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
         if self.verbose:
             print(f"Refitting on all {len(rows):,} rows for {epochs} epochs.")
         self.batch_size_ = self._resolve_batch_size(len(rows))
-        self.net_ = self._start_net(rows, None, epochs, checkpoint=False)
+        fm_epochs = getattr(self, "_fm_epochs", None)  # FNN's pre-training, as it was kept
+        self.net_ = self._start_net(rows, None, epochs, checkpoint=False, fm_epochs=fm_epochs)
         self._train(self.net_, rows, epochs)
         self._finish_refit(first, train)
 
@@ -345,15 +347,20 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
             ) from error
         return dataset.subset(train), dataset.subset(valid)
 
-    def _start_net(self, train, valid, epochs, checkpoint=True):
-        """Build and initialise a new net; FNN's first trains its FM for the embeddings."""
+    def _start_net(self, train, valid, epochs, checkpoint=True, fm_epochs=None):
+        """Build and initialise a new net; FNN's first trains its FM for the embeddings.
+
+        The FM trains for ``fm_epochs`` when given (a refit, which has no validation
+        split to stop it); ``_fm_epochs`` keeps the epochs it kept, for a refit.
+        """
         pretrained = None
         if self.model == "fnn":
             pretrained = self._build_net(self.batch_size_, valid, model="fm", checkpoint=False)
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(self._seed)
                 with _distributed.data_parallel(pretrained, self._part[1]):
-                    pretrained.fit(train, y=None, epochs=epochs)
+                    pretrained.fit(train, y=None, epochs=fm_epochs or epochs)
+            self._fm_epochs = _kept_epochs(pretrained)
         net = self._build_net(self.batch_size_, valid, checkpoint=checkpoint)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self._seed)
@@ -548,3 +555,9 @@ def auto_batch_size(n_train):
     """
     size = min(_AUTO_BATCH_MAX, max(_AUTO_BATCH_MIN, n_train // _AUTO_STEPS_PER_EPOCH))
     return max(1, min(size, n_train))
+
+
+def _kept_epochs(net):
+    """Return the epochs whose weights ``net`` kept: early stopping's best, else all it ran."""
+    stopping = dict(net.callbacks_).get("early_stopping")
+    return stopping.best_epoch_ if stopping is not None else len(net.history)

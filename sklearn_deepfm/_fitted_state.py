@@ -166,6 +166,7 @@ class FittedStateMixin:
             "state": state,
             "torch_rng": torch.get_rng_state(),  # training's stream (dropout), in fork_rng
             "early_stopping": None if stopping is None else stopping.state(),
+            "fm_epochs": getattr(self, "_fm_epochs", None),  # FNN's, for a refit
         }
         _checkpoint.write(self.checkpoint_dir, checkpoint)
 
@@ -182,6 +183,7 @@ class FittedStateMixin:
         if stopping is not None:
             stopping.resume_state = saved["early_stopping"]
         self._torch_rng_state = saved["torch_rng"]
+        self._fm_epochs = saved.get("fm_epochs")
         return net
 
 

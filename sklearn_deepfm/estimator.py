@@ -116,6 +116,8 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         ``early_stopping_history_``. "auto" refits below 100,000 rows, where
         the held-out tenth is worth most and a second training is short.
         Without early stopping nothing is held out, so nothing is refitted.
+        With ``model="fnn"`` the FM pre-training runs again too, on all the
+        rows for the epochs it kept.
     scoring : {"roc_auc", "loss"}, default="roc_auc"
         What early stopping watches on the validation split: the ROC AUC, or
         the (weighted) log loss.

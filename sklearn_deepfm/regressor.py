@@ -86,6 +86,8 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         stay in ``early_stopping_history_``. "auto" refits below 100,000
         rows. Without early stopping nothing is held out, so nothing is
         refitted.
+        With ``model="fnn"`` the FM pre-training runs again too, on all the
+        rows for the epochs it kept.
     loss : {"squared_error", "huber"}, default="squared_error"
         The loss on the standardised target. "huber" is quadratic for
         residuals up to 1.0 in standardised units (one standard deviation of

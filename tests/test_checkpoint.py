@@ -99,6 +99,38 @@ def test_a_fit_stopped_while_refitting_resumes_to_the_same_model(data, tmp_path,
     assert_same_model(resumed, uninterrupted, X)
 
 
+def test_fnn_stopped_while_refitting_resumes_to_the_same_model(data, tmp_path, monkeypatch):
+    # FNN's refit pre-trains its FM for the epochs the first FM kept: the checkpoint of
+    # the deep network carries that number, since a resumed fit does not pre-train again
+    X, y = data
+    # 10 epochs at most: the FM keeps all 10 here, the deep network 5
+    params = {**PARAMS, "model": "fnn", "refit": True, "max_epochs": 10}
+    steps = count_steps(monkeypatch, lambda: DeepFMClassifier(**params).fit(X, y))
+    uninterrupted = DeepFMClassifier(**params).fit(X, y)
+    with monkeypatch.context() as patch:
+        crash_at_step(patch, steps - 2)  # in the refit's last epoch
+        with pytest.raises(Crash):
+            DeepFMClassifier(**params, checkpoint_dir=tmp_path).fit(X, y)
+    assert _checkpoint.read(tmp_path)["fm_epochs"] >= 1
+    resumed = DeepFMClassifier(**params, checkpoint_dir=tmp_path).fit(X, y)
+    assert_same_model(resumed, uninterrupted, X)
+
+
+def count_steps(monkeypatch, fit):
+    """Return the training steps (batches) that ``fit()`` runs."""
+    calls = {"n": 0}
+    train_step = CTRNet.train_step
+
+    def counting(self, batch, **fit_params):
+        calls["n"] += 1
+        return train_step(self, batch, **fit_params)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(CTRNet, "train_step", counting)
+        fit()
+    return calls["n"]
+
+
 def test_a_checkpoint_of_another_fit_is_refused(data, tmp_path, monkeypatch):
     X, y = data
     with monkeypatch.context() as patch:

@@ -180,3 +180,23 @@ def test_refit_says_so_when_verbose(ctr_data, refitted, capsys, one_thread):
     assert f"Refitting on all 2,400 rows for {kept} epochs." in capsys.readouterr().out
     DeepFMClassifier(random_state=0, verbose=0, **FAST).fit(X, y)
     assert capsys.readouterr().out == ""
+
+
+def test_fnn_refit_pretrains_its_fm_for_the_epochs_the_first_fm_kept(ctr_data, one_thread):
+    # FNN's refit pre-trains a new FM on all rows, with no validation split to stop it:
+    # for the epochs the first FM's early stopping kept, not for the deep network's
+    calls = []
+
+    class Spy(DeepFMClassifier):
+        def _start_net(self, train, valid, epochs, checkpoint=True, fm_epochs=None):
+            net = super()._start_net(train, valid, epochs, checkpoint, fm_epochs)
+            calls.append((fm_epochs, self._fm_epochs))
+            return net
+
+    X, y = ctr_data
+    clf = Spy(model="fnn", random_state=0, **FAST).fit(X, y)
+    (first_given, first_kept), (refit_given, refit_ran) = calls
+    assert first_given is None
+    assert refit_given == first_kept == refit_ran
+    assert first_kept != clf.n_iter_  # the deep network kept another number here
+    assert not hasattr(clf, "_fm_epochs")  # nothing of the fit's bookkeeping stays
