@@ -172,8 +172,8 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
         """Replace ``net_`` by a network trained on all ``rows`` for the best epochs.
 
         The new network starts from the same weights and trains for as many epochs as
-        early stopping kept, now with the validation split too; it keeps the first
-        network's calibration, the only one fitted on rows it had not seen.
+        early stopping kept, now with the validation split too; ``_finish_refit``
+        carries over what was fitted on that split (the classifier's calibration).
         """
         first = self.net_
         epochs = _kept_epochs(first)
@@ -193,7 +193,11 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
         """Carry what ``_finish_fit`` fitted on ``first`` over to the refitted ``net_``."""
 
     def _arrays_for_fit(self, X, y, sample_weight, *, first, classes, epochs):
-        """Validate in-memory data; return the training and validation ``FieldDataset``."""
+        """Validate in-memory data; return the training and validation ``FieldDataset``.
+
+        The third value is the whole dataset when a validation split was held out of
+        it (what a refit trains on), else None.
+        """
         X, y = self._validate_input(X, y, reset=first)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, ensure_non_negative=True)
@@ -213,7 +217,11 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
         return train, valid, None if valid is None else dataset
 
     def _shards_for_fit(self, shards, y, sample_weight, *, first, classes, epochs):
-        """Take the fields and labels of Parquet shards; return training and validation shards."""
+        """Take the fields and labels of Parquet shards; return training and validation shards.
+
+        The third value is all the shards when the validation shards were taken from
+        them (what a refit trains on), else None.
+        """
         if y is not None or sample_weight is not None:
             raise ValueError(
                 "With ParquetShards as X, the labels and weights come from the shards' "
