@@ -23,7 +23,7 @@ from skorch.utils import noop
 
 from . import _checkpoint, _distributed, _json, _multi_valued
 from ._data import BatchIterator, FieldDataset, as_tensors
-from ._fitted_state import FittedStateMixin
+from ._fitted_state import FittedStateMixin, epochs_of
 from ._net import CTRNet, ResumableEarlyStopping
 from ._optim import CatchUpAdam
 from ._validation import (
@@ -177,10 +177,7 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
         """
         first = self.net_
         epochs = _kept_epochs(first)
-        self.early_stopping_history_ = [
-            _json.plain({k: v for k, v in epoch.items() if k != "batches"})
-            for epoch in first.history
-        ]
+        self.early_stopping_history_ = [_json.plain(e) for e in epochs_of(first.history)]
         if self.verbose:
             print(f"Refitting on all {len(rows):,} rows for {epochs} epochs.")
         self.batch_size_ = self._resolve_batch_size(len(rows))

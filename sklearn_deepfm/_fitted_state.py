@@ -53,9 +53,7 @@ class FittedStateMixin:
                 "args": {k[8:]: v for k, v in net_params.items() if k.startswith("module__")},
                 "state": module.state_dict(),
             },
-            "history": [
-                {k: v for k, v in epoch.items() if k != "batches"} for epoch in net.history
-            ],
+            "history": epochs_of(net.history),
             "generators": {
                 name: value.get_state()
                 for name, value in net_params.items()
@@ -185,6 +183,11 @@ class FittedStateMixin:
         self._torch_rng_state = saved["torch_rng"]
         self._fm_epochs = saved.get("fm_epochs")
         return net
+
+
+def epochs_of(history):
+    """Return a skorch history's epochs without their per-batch records."""
+    return [{k: v for k, v in epoch.items() if k != "batches"} for epoch in history]
 
 
 def _load_weights(module, state, name):
