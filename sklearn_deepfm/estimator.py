@@ -111,10 +111,11 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         After early stopping, train a new network from the same initial
         weights on all the rows, the validation split included, for the
         number of epochs early stopping kept (as a search refits its best
-        setting on all the data). It keeps the calibration fitted on the
-        validation split, and the early-stopped fit's epochs stay in
-        ``early_stopping_history_``. "auto" refits below 100,000 rows, where
-        the held-out tenth is worth most and a second training is short.
+        setting on all the data). Its Platt scaling is fitted to the
+        early-stopped network's calibrated probabilities (see ``calibrate``),
+        and the early-stopped fit's epochs stay in ``early_stopping_history_``.
+        "auto" refits below 100,000 rows, where the held-out tenth is worth
+        most and a second training is short.
         Without early stopping nothing is held out, so nothing is refitted.
         With ``model="fnn"`` the FM pre-training runs again too, on all the
         rows for the epochs it kept.
