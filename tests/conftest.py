@@ -32,3 +32,8 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def module_state(clf):
+    """A copy of the fitted network's weights and buffers, by name."""
+    return {key: t.clone() for key, t in clf.net_.module_.state_dict().items()}

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import module_state
 
 from sklearn_deepfm import DeepFMClassifier, _checkpoint, make_ctr_classification
 from sklearn_deepfm._net import CTRNet
@@ -30,13 +31,9 @@ def data():
     return make_ctr_classification(n_samples=2000, random_state=0)
 
 
-def weights(clf):
-    return {key: t.clone() for key, t in clf.net_.module_.state_dict().items()}
-
-
 def assert_same_model(resumed, uninterrupted, X):
-    for key, tensor in weights(uninterrupted).items():
-        assert torch.equal(weights(resumed)[key], tensor), key
+    for key, tensor in module_state(uninterrupted).items():
+        assert torch.equal(module_state(resumed)[key], tensor), key
     assert resumed.n_iter_ == uninterrupted.n_iter_
     resumed_history, history = (
         clf.early_stopping_history_ or list(clf.net_.history) for clf in (resumed, uninterrupted)

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+from conftest import module_state
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
@@ -46,10 +47,6 @@ def early_stopped(ctr_data, one_thread):
     return DeepFMClassifier(refit=False, random_state=0, **FAST).fit(X, y)
 
 
-def _weights(model):
-    return {k: v.clone() for k, v in model.net_.module_.state_dict().items()}
-
-
 def test_refit_trains_all_rows_for_the_kept_epochs(ctr_data, refitted, early_stopped):
     X, y = ctr_data
     kept = dict(early_stopped.net_.callbacks_)["early_stopping"].best_epoch_
@@ -58,8 +55,8 @@ def test_refit_trains_all_rows_for_the_kept_epochs(ctr_data, refitted, early_sto
     alone = DeepFMClassifier(random_state=0, early_stopping=False, **{**FAST, "max_epochs": kept})
     alone.fit(X, y)
     assert refitted.n_iter_ == kept == len(refitted.net_.history)
-    for name, tensor in _weights(alone).items():
-        torch.testing.assert_close(_weights(refitted)[name], tensor, msg=name)
+    for name, tensor in module_state(alone).items():
+        torch.testing.assert_close(module_state(refitted)[name], tensor, msg=name)
     assert not np.allclose(refitted.decision_function(X), early_stopped.decision_function(X))
 
 
@@ -130,11 +127,11 @@ def test_continued_training_does_not_refit(ctr_data, refitted, one_thread):
     clf = clone(refitted).set_params(warm_start=True, max_epochs=2)
     clf.fit(X, y)
     assert clf.early_stopping_history_ is not None  # the first fit refitted
-    before = _weights(clf)
+    before = module_state(clf)
     clf.fit(X, y)  # continues net_, with early stopping on a fresh split
     assert clf.early_stopping_history_ is None
     assert any("valid_auc" in epoch for epoch in clf.net_.history)
-    assert any(not torch.equal(before[k], v) for k, v in _weights(clf).items())
+    assert any(not torch.equal(before[k], v) for k, v in module_state(clf).items())
 
 
 def test_refit_in_a_pipeline_is_reproducible(ctr_data, one_thread):
