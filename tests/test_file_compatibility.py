@@ -19,8 +19,10 @@ EXPECTED = json.loads((DATA / "v0.1.0_expected.json").read_text())
 def test_a_file_of_version_0_1_0_predicts_as_it_did(name):
     model = load(DATA / f"{name}_v0.1.0.deepfm")
     rows = pd.DataFrame.from_records(EXPECTED["rows"])
-    np.testing.assert_array_equal(
-        model.predict_proba(rows)[:, 1], np.array(EXPECTED["probability"][name])
+    # float32 kernels sum in a different order on other CPUs (AVX2 against AVX-512):
+    # a few units in the last place, where a wrong weight or code moves the 1e-3 scale
+    np.testing.assert_allclose(
+        model.predict_proba(rows)[:, 1], np.array(EXPECTED["probability"][name]), rtol=1e-5
     )
 
 
