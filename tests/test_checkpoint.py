@@ -32,8 +32,9 @@ def data():
 
 
 def assert_same_model(resumed, uninterrupted, X):
+    resumed_state = module_state(resumed)
     for key, tensor in module_state(uninterrupted).items():
-        assert torch.equal(module_state(resumed)[key], tensor), key
+        assert torch.equal(resumed_state[key], tensor), key
     assert resumed.n_iter_ == uninterrupted.n_iter_
     resumed_history, history = (
         clf.early_stopping_history_ or list(clf.net_.history) for clf in (resumed, uninterrupted)
@@ -48,18 +49,27 @@ class Crash(Exception):
     pass
 
 
-def crash_at_step(monkeypatch, step):
-    """Make training raise at its ``step``-th batch, as a crash would stop it."""
+def count_steps(monkeypatch, crash_at=None):
+    """Count the training steps (batches) from now on, in the returned dict's "n".
+
+    With ``crash_at``, training raises at that step, as a crash would stop it.
+    """
     calls = {"n": 0}
     train_step = CTRNet.train_step
 
-    def failing(self, batch, **fit_params):
+    def counted(self, batch, **fit_params):
         calls["n"] += 1
-        if calls["n"] == step:
+        if calls["n"] == crash_at:
             raise Crash
         return train_step(self, batch, **fit_params)
 
-    monkeypatch.setattr(CTRNet, "train_step", failing)
+    monkeypatch.setattr(CTRNet, "train_step", counted)
+    return calls
+
+
+def crash_at_step(monkeypatch, step):
+    """Make training raise at its ``step``-th batch, as a crash would stop it."""
+    count_steps(monkeypatch, crash_at=step)
 
 
 @pytest.mark.parametrize("refit", [False, True])
@@ -102,30 +112,17 @@ def test_fnn_stopped_while_refitting_resumes_to_the_same_model(data, tmp_path, m
     X, y = data
     # 10 epochs at most: the FM keeps all 10 here, the deep network 5
     params = {**PARAMS, "model": "fnn", "refit": True, "max_epochs": 10}
-    steps = count_steps(monkeypatch, lambda: DeepFMClassifier(**params).fit(X, y))
+    with monkeypatch.context() as patch:
+        steps = count_steps(patch)
+        DeepFMClassifier(**params).fit(X, y)
     uninterrupted = DeepFMClassifier(**params).fit(X, y)
     with monkeypatch.context() as patch:
-        crash_at_step(patch, steps - 2)  # in the refit's last epoch
+        crash_at_step(patch, steps["n"] - 2)  # in the refit's last epoch
         with pytest.raises(Crash):
             DeepFMClassifier(**params, checkpoint_dir=tmp_path).fit(X, y)
     assert _checkpoint.read(tmp_path)["fm_epochs"] >= 1
     resumed = DeepFMClassifier(**params, checkpoint_dir=tmp_path).fit(X, y)
     assert_same_model(resumed, uninterrupted, X)
-
-
-def count_steps(monkeypatch, fit):
-    """Return the training steps (batches) that ``fit()`` runs."""
-    calls = {"n": 0}
-    train_step = CTRNet.train_step
-
-    def counting(self, batch, **fit_params):
-        calls["n"] += 1
-        return train_step(self, batch, **fit_params)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(CTRNet, "train_step", counting)
-        fit()
-    return calls["n"]
 
 
 def test_a_checkpoint_of_another_fit_is_refused(data, tmp_path, monkeypatch):

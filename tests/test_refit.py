@@ -55,8 +55,9 @@ def test_refit_trains_all_rows_for_the_kept_epochs(ctr_data, refitted, early_sto
     alone = DeepFMClassifier(random_state=0, early_stopping=False, **{**FAST, "max_epochs": kept})
     alone.fit(X, y)
     assert refitted.n_iter_ == kept == len(refitted.net_.history)
+    refitted_state = module_state(refitted)
     for name, tensor in module_state(alone).items():
-        torch.testing.assert_close(module_state(refitted)[name], tensor, msg=name)
+        torch.testing.assert_close(refitted_state[name], tensor, msg=name)
     assert not np.allclose(refitted.decision_function(X), early_stopped.decision_function(X))
 
 
