@@ -48,7 +48,7 @@ from quality import encode, load  # noqa: E402
 from quality_data import MULTI_VALUED  # noqa: E402
 
 
-def test_auc(clf, test, y_test, state=None):
+def held_out_auc(clf, test, y_test, state=None):
     """Test AUC of ``clf``, or of its network with the weights ``state``."""
     if state is not None:
         clf = copy.deepcopy(clf)
@@ -86,14 +86,14 @@ def averages(train, y, test, y_test, seed, settings, extra_epochs=3):
         "probabilities of both": roc_auc_score(
             y_test, expit(first_logits) + expit(logits[kept - 1])
         ),
-        "weights of both": test_auc(refit, test, y_test, mean_state(both)),
-        "SWA, second half": test_auc(refit, test, y_test, mean_state(states[half:kept])),
-        "SWA, all kept": test_auc(refit, test, y_test, mean_state(states[:kept])),
-        "SWA, kept and 3 past": test_auc(refit, test, y_test, mean_state(states[kept - 1 :])),
+        "weights of both": held_out_auc(refit, test, y_test, mean_state(both)),
+        "SWA, second half": held_out_auc(refit, test, y_test, mean_state(states[half:kept])),
+        "SWA, all kept": held_out_auc(refit, test, y_test, mean_state(states[:kept])),
+        "SWA, kept and 3 past": held_out_auc(refit, test, y_test, mean_state(states[kept - 1 :])),
     }
 
 
-class TestAUCProbe(Callback):
+class HeldOutAUCProbe(Callback):
     """Record the test AUC every ``every`` training steps, the tables brought up to date."""
 
     def __init__(self, clf, test, y_test, every):
@@ -104,13 +104,13 @@ class TestAUCProbe(Callback):
         self.steps += training
         if training and self.steps % self.every == 0:
             net._flush_sparse()
-            self.aucs.append(round(test_auc(self.clf, self.test, self.y_test), 4))
+            self.aucs.append(round(held_out_auc(self.clf, self.test, self.y_test), 4))
             net.module_.train()
 
 
 def epochs(train, y, test, y_test, seed, settings, every, patience):
     clf = DeepFMClassifier(random_state=seed, refit=False, n_iter_no_change=patience, **settings)
-    probe = TestAUCProbe(clf, test, y_test, every)
+    probe = HeldOutAUCProbe(clf, test, y_test, every)
     callbacks = _base.BaseDeepFM._callbacks
     with mock.patch.object(
         _base.BaseDeepFM,
