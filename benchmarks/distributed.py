@@ -79,7 +79,7 @@ def iteration(rows):
     import torch
     from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
-    from sklearn_deepfm._data import BatchIterator, FieldDataset
+    from sklearn_deepfm.data._arrays import BatchIterator, FieldDataset
 
     torch.set_num_threads(1)
     codes = torch.randint(0, 1000, (rows, 10))

@@ -39,8 +39,11 @@ from scipy.special import expit
 from sklearn.metrics import roc_auc_score
 from skorch.callbacks import Callback
 
-from sklearn_deepfm import DeepFMClassifier, _base, _net, _optim, network
-from sklearn_deepfm._base import _kept_epochs
+from sklearn_deepfm import DeepFMClassifier
+from sklearn_deepfm import nn as network
+from sklearn_deepfm.estimators import _base, _net
+from sklearn_deepfm.estimators._base import _kept_epochs
+from sklearn_deepfm.nn import _optim
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from movielens import parse_settings  # noqa: E402

@@ -70,9 +70,9 @@ from torch import nn
 from torch.optim import SparseAdam
 
 from sklearn_deepfm import DeepFMClassifier, FieldEncoder
-from sklearn_deepfm._optim import CatchUpAdam
-from sklearn_deepfm.estimator import _PREDICT_BATCH_SIZE
-from sklearn_deepfm.network import DeepFM
+from sklearn_deepfm.estimators._classifier import _PREDICT_BATCH_SIZE
+from sklearn_deepfm.nn import DeepFM
+from sklearn_deepfm.nn._optim import CatchUpAdam
 
 RESULTS = Path(__file__).parent / "results"
 FRAPPE = (
@@ -484,8 +484,8 @@ def bench_serving(args, network, log):
     Every one-row figure is interleaved with the bare module's forward on the same
     encoded row, round by round (one round: one request in every storage).
     """
-    from sklearn_deepfm import _lookup
     from sklearn_deepfm.datasets import load_criteo
+    from sklearn_deepfm.preprocessing import _lookup
 
     X, y = load_criteo(args.criteo, return_X_y=True, n_rows=args.serving_rows)
     pipeline = make_pipeline(FieldEncoder(), classifier(network, True, 1)).fit(X, y)
@@ -771,7 +771,7 @@ def bench_genres(args, log):
 
 def bench_dropout(args, log, repeats=7):
     """Fit seconds of one epoch with the library's dropout against torch's, on Frappe."""
-    from sklearn_deepfm import network as network_module
+    from sklearn_deepfm import nn as network_module
     from sklearn_deepfm.datasets import load_frappe
 
     X, y = load_frappe(args.frappe, return_X_y=True)

@@ -20,7 +20,7 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 
-from sklearn_deepfm import (  # noqa: E402
+from sklearn_deepfm import (
     DeepFMClassifier,
     FieldEncoder,
     FieldImportanceDisplay,
@@ -28,7 +28,7 @@ from sklearn_deepfm import (  # noqa: E402
     TrainingHistoryDisplay,
 )
 from sklearn_deepfm.datasets import load_frappe  # noqa: E402
-from sklearn_deepfm.network import fm_interaction  # noqa: E402
+from sklearn_deepfm.nn import fm_interaction  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 # The shared data beside the checkout (as in tests/conftest.py); never copied into the repo.

@@ -1,26 +1,39 @@
-"""DeepFM click-through-rate prediction for scikit-learn."""
+"""DeepFM click-through-rate prediction for scikit-learn.
 
-from ._version import __version__
-from .datasets import make_ctr_classification
-from .encoder import FieldEncoder
-from .estimator import DeepFMClassifier
-from .export import export_onnx, export_torch, export_vocabularies
-from .inspection import FieldImportanceDisplay, FieldInteractionDisplay, TrainingHistoryDisplay
-from .persistence import load, save
-from .regressor import DeepFMRegressor
+The public names load on first use (PEP 562), so that ``import sklearn_deepfm.nn``, the
+pure-torch part, does not import pandas, pyarrow or scikit-learn.
+"""
 
-__all__ = [
-    "DeepFMClassifier",
-    "DeepFMRegressor",
-    "FieldEncoder",
-    "FieldImportanceDisplay",
-    "FieldInteractionDisplay",
-    "TrainingHistoryDisplay",
-    "__version__",
-    "export_onnx",
-    "export_torch",
-    "export_vocabularies",
-    "load",
-    "make_ctr_classification",
-    "save",
-]
+import importlib
+
+from ._version import __version__  # noqa: F401 (in __all__)
+
+# public name -> the subpackage that defines it
+_PUBLIC = {
+    "DeepFMClassifier": "estimators",
+    "DeepFMRegressor": "estimators",
+    "FieldEncoder": "preprocessing",
+    "FieldImportanceDisplay": "inspection",
+    "FieldInteractionDisplay": "inspection",
+    "TrainingHistoryDisplay": "inspection",
+    "export_onnx": "io",
+    "export_torch": "io",
+    "export_vocabularies": "io",
+    "load": "io",
+    "make_ctr_classification": "datasets",
+    "save": "io",
+}
+
+__all__ = [*_PUBLIC, "__version__"]
+
+
+def __getattr__(name):
+    if name not in _PUBLIC:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_PUBLIC[name]}", __name__), name)
+    globals()[name] = value  # later reads skip this function
+    return value
+
+
+def __dir__():
+    return __all__

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import torch
 
-from sklearn_deepfm.network import MODELS
+from sklearn_deepfm.nn import MODELS
 
 # ../shared/data beside the checkout (the real CTR data; never copied into the repo).
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"

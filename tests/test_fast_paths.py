@@ -9,9 +9,6 @@ itself is measured by ``benchmarks/speed.py``, smoke-run at the end.
 """
 
 import bisect
-import importlib.util
-import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,11 +18,12 @@ from scipy.special import expit
 from sklearn.pipeline import make_pipeline
 from torch import nn
 
-from sklearn_deepfm import DeepFMClassifier, FieldEncoder, _base, make_ctr_classification
-from sklearn_deepfm._data import BatchIterator, FieldDataset, as_tensors
-from sklearn_deepfm._net import CTRNet
-from sklearn_deepfm._optim import CatchUpAdam
-from sklearn_deepfm.network import DeepFM
+from sklearn_deepfm import DeepFMClassifier, FieldEncoder, make_ctr_classification
+from sklearn_deepfm.data._arrays import BatchIterator, FieldDataset, as_tensors
+from sklearn_deepfm.estimators import _base
+from sklearn_deepfm.estimators._net import CTRNet
+from sklearn_deepfm.nn import DeepFM
+from sklearn_deepfm.nn._optim import CatchUpAdam
 
 FAST = dict(
     embedding_dim=4,
@@ -35,7 +33,6 @@ FAST = dict(
     early_stopping=False,
     random_state=0,
 )
-BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "speed.py"
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -383,37 +380,3 @@ def test_batch_iterator_covers_every_row_once_in_slices(n_rows, batch_size):
     rows = torch.cat([y["y"] for _, y in batches]).long()
     assert sorted(rows.tolist()) == list(range(n_rows))
     assert n_rows == 1 or min(len(y["y"]) for _, y in batches) > 1  # batch norm needs two rows
-
-
-# benchmark smoke run ----------------------------------------------------------------
-
-
-def load_benchmark():
-    spec = importlib.util.spec_from_file_location("speed", BENCHMARK)
-    speed = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(speed)
-    return speed
-
-
-def test_benchmark_quick_run(tmp_path):
-    speed = load_benchmark()
-    speed.main(["--quick", "--skip", "memory", "--out", str(tmp_path)])
-    results = json.loads((tmp_path / "speed.json").read_text())
-    assert set(results) >= {"machine", "train", "predict", "encoder"}
-    assert (tmp_path / "speed.png").stat().st_size > 0
-    for ratio in [
-        *(r["ratio"] for r in results["train"]["sparse"]["by_vocab"].values()),
-        *(r["ratio"] for r in results["predict"]["batch"].values()),
-        results["encoder"]["fit"]["ratio"],
-    ]:
-        assert ratio > 0
-
-
-def test_benchmark_memory_child_reports_its_peak(tmp_path, capsys):
-    speed = load_benchmark()
-    codes, y, cardinalities = speed.make_codes(300, 2000)
-    path = tmp_path / "data.npz"
-    np.savez(path, codes=codes, y=y, cardinalities=np.asarray(cardinalities))
-    speed.memory_child("bare", path, speed.QUICK_NETWORK)
-    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert report["peak_bytes"] >= report["loaded_bytes"] >= report["baseline_bytes"] > 0

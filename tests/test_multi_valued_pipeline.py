@@ -13,7 +13,7 @@ from sklearn.pipeline import make_pipeline
 
 from sklearn_deepfm import DeepFMClassifier, DeepFMRegressor, FieldEncoder, load, save
 from sklearn_deepfm.datasets import load_movielens_100k
-from sklearn_deepfm.export import export_onnx
+from sklearn_deepfm.io._export import export_onnx
 
 FAST = dict(
     embedding_dim=4, hidden_layer_sizes=(16,), batch_size=64, learning_rate=0.01, random_state=0

@@ -1,0 +1,386 @@
+"""Export a fitted model for serving outside Python: ONNX, ``torch.export`` and vocabularies.
+
+The exported networks start where the encoder ends. Their inputs are
+
+- ``codes``: int64 of shape ``(batch, n_fields)``, the field codes (what
+  ``FieldEncoder.transform`` returns); entries of value fields are ignored;
+- ``values``: float32 of shape ``(batch, n_fields)``, only when the model has value
+  (continuous) fields: the standardized values; entries of code fields are ignored.
+
+So both can be cut from the encoder's output ``X``: ``codes = X.astype(int64)``,
+``values = X.astype(float32)``. The outputs, of shape ``(batch,)``, are
+
+- for a ``DeepFMClassifier``: ``logit``, the calibrated logit of the positive class
+  ``classes_[1]`` (``decision_function``), and ``probability``, its sigmoid
+  (``predict_proba(X)[:, 1]``);
+- for a ``DeepFMRegressor``: ``prediction``, in the units of ``y`` (``predict``).
+
+The batch size is free.
+
+:func:`export_vocabularies` writes what the encoder knows as plain JSON, so that a
+service in any language can compute the codes and values from raw rows.
+"""
+
+import contextlib
+import copy
+import json
+import logging
+import os
+import warnings
+
+import numpy as np
+import torch
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from .._json import encode_scalar
+from .._slots import PADDING_CODE, UNKNOWN_CODE
+from .._version import __version__
+from ..estimators._classifier import DeepFMClassifier
+from ..estimators._regressor import DeepFMRegressor
+from ..preprocessing._encoder import MULTI_VALUED, VALUE, FieldEncoder
+
+__all__ = ["export_onnx", "export_torch", "export_vocabularies"]
+
+VOCABULARY_FORMAT = "sklearn-deepfm-vocabularies"
+# 1.1 added the "multi_valued" kind; a 1.0 reader meets it as an unknown kind.
+VOCABULARY_FORMAT_VERSION = "1.1"
+
+_ESTIMATORS = (DeepFMClassifier, DeepFMRegressor)
+
+_RULES = {
+    "missing": "A value is missing when it is null or NaN (in Python also None, pandas.NA "
+    "and NaT). Code 0 (reserved_code) stands for values not known from fit.",
+    "categorical": "code = the code paired with the value in categories; strings compare "
+    "as strings, numbers by value (1 equals 1.0), booleans as booleans, a string never "
+    "equals a number; a missing value gets missing_code; any other value gets 0.",
+    "log_square": "x = the number; missing gives missing_code; else bin = floor(ln(x)^2) if "
+    "x > 2, else x truncated towards zero; code = the code paired with bin in categories, "
+    "0 for a bin not listed.",
+    "quantile": "x = the number; missing gives missing_code; else with no edges 0, else code "
+    "= 1 + the number of inner edges (edges[1:-1]) that are <= x.",
+    "value": "value = (x - mean) / std, 0.0 when x is missing; the field's code is 0.",
+    "multi_valued": "the cell is a list of values: with a separator, its string split at "
+    'every occurrence of separator, each piece kept as written ("a||b" holds ""); '
+    "without, the cell's own list. A missing cell, an empty string and an empty list are "
+    "empty lists. Keep the list's first width values, then code each as in categorical "
+    "fields, except that a value not in categories gets unknown_code (1) and a missing "
+    "value missing_code (1 when fit saw none). The field gives width codes, its slots "
+    "name[0] .. name[width - 1] in that order: the list's codes, then padding_code (0) "
+    "up to width.",
+    "model_inputs": "codes[j] = the code in the encoder's output column j (0 for a value field; "
+    "a multi-valued field fills one column per slot, field_slices in the model's metadata); "
+    "values[j] = the value in column j (1.0 for a code column), needed only when some field "
+    "is a value field.",
+}
+
+
+class _ServingModule(nn.Module):
+    """The fitted network and its output map: codes (and values) in, the outputs out.
+
+    The network's output goes through ``scale * output + shift`` (the classifier's
+    calibration, the regressor's target scale); with ``probability``, its sigmoid
+    follows as a second output. Code fields get ``values`` 1 and value fields code 0
+    whatever the inputs hold, so that both inputs can be cut from the encoder's output.
+    """
+
+    def __init__(self, module: nn.Module, value_fields: np.ndarray, scale, shift, probability):
+        super().__init__()
+        self.module = module
+        self.register_buffer("code_fields", torch.as_tensor(~value_fields, dtype=torch.long))
+        self.register_buffer("value_fields", torch.as_tensor(value_fields, dtype=torch.bool))
+        self.scale, self.shift = float(scale), float(shift)
+        self.probability = probability
+        self.output_names = ["logit", "probability"] if probability else ["prediction"]
+
+    def forward(self, codes: torch.Tensor, values: torch.Tensor | None = None):
+        """Return the mapped outputs, of shape (batch,): a tensor, or logit and probability."""
+        if values is not None:
+            codes = codes * self.code_fields
+            values = torch.where(self.value_fields, values, torch.ones_like(values))
+        output = self.scale * self.module(codes, values) + self.shift
+        return (output, torch.sigmoid(output)) if self.probability else output
+
+
+def export_onnx(model, path):
+    """Write the fitted network, after the encoder, as an ONNX model.
+
+    Parameters
+    ----------
+    model : DeepFMClassifier, DeepFMRegressor or Pipeline
+        A fitted classifier or regressor, or a Pipeline ending in one (its other
+        steps, such as the encoder, are not exported: see :func:`export_vocabularies`).
+    path : str or path-like
+        Where to write the ``.onnx`` file.
+
+    Notes
+    -----
+    Inputs ``codes`` (and ``values`` when the model has value fields), outputs
+    ``logit`` and ``probability`` (a classifier) or ``prediction`` (a regressor):
+    see the module's documentation. The model's metadata (``metadata_props``) holds
+    the column names, which columns are values, the columns of each field
+    (``field_slices``, ``[start, stop)``: several for a multi-valued field, whose
+    slots the network pools itself), and the class labels and the
+    calibration (a classifier) or ``y_mean`` and ``y_scale`` (a regressor), as JSON
+    under keys ``sklearn_deepfm.*``.
+    Needs the ``onnx`` and ``onnxscript`` packages (``pip install
+    sklearn-deepfm[export]``); run it with e.g. onnxruntime.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import onnxruntime
+    >>> from sklearn_deepfm import DeepFMClassifier, make_ctr_classification
+    >>> X, y = make_ctr_classification(n_samples=200, random_state=0)
+    >>> clf = DeepFMClassifier(
+    ...     embedding_dim=4, hidden_layer_sizes=(8,), max_epochs=1, random_state=0
+    ... ).fit(X, y)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "ctr.onnx")
+    ...     export_onnx(clf, path)
+    ...     session = onnxruntime.InferenceSession(path)
+    ...     logit, probability = session.run(None, {"codes": X.astype(np.int64)})
+    >>> np.allclose(probability, clf.predict_proba(X)[:, 1], atol=1e-5)
+    True
+    """
+    for package in ("onnx", "onnxscript"):
+        _require(package, "export_onnx")
+    serving, inputs, dynamic_shapes, metadata = _serving(model, "export_onnx")
+    with _quiet_exporter():
+        onnx_program = torch.onnx.export(
+            serving,
+            kwargs=inputs,
+            dynamo=True,
+            dynamic_shapes=dynamic_shapes,
+            input_names=list(inputs),
+            output_names=serving.output_names,
+            verbose=False,
+        )
+    outputs = (
+        "the calibrated logit and probability of the positive class"
+        if serving.probability
+        else "the prediction, in the units of y"
+    )
+    onnx_program.model.doc_string = (
+        "sklearn-deepfm network: int64 codes (batch, n_fields) [and float32 values (batch, "
+        f"n_fields)] to {outputs}."
+    )
+    for key, value in metadata.items():
+        onnx_program.model.metadata_props[f"sklearn_deepfm.{key}"] = json.dumps(value, default=str)
+    onnx_program.save(os.fspath(path))
+
+
+def export_torch(model, path):
+    """Write the fitted network, after the encoder, as a ``torch.export`` program (``.pt2``).
+
+    Parameters
+    ----------
+    model : DeepFMClassifier, DeepFMRegressor or Pipeline
+        A fitted classifier or regressor, or a Pipeline ending in one.
+    path : str or path-like
+        Where to write the ``.pt2`` archive.
+
+    Notes
+    -----
+    Load it without sklearn-deepfm: ``torch.export.load(path).module()`` is a
+    callable taking ``codes`` (and ``values``) and returning ``(logit,
+    probability)`` (a classifier) or the ``prediction`` tensor (a regressor), see
+    the module's documentation; the archive's extra file
+    ``sklearn_deepfm.json`` holds the same metadata as :func:`export_onnx`'s.
+    ``torch.jit`` (TorchScript) is deprecated since PyTorch 2.9, hence
+    ``torch.export``.
+
+    Examples
+    --------
+    A Pipeline's network, after its encoder (here with a continuous field, so the
+    program takes ``values`` too):
+
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> import torch
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn_deepfm import DeepFMClassifier, FieldEncoder, make_ctr_classification
+    >>> X, y = make_ctr_classification(n_samples=200, n_numeric=1, as_frame=True, random_state=0)
+    >>> pipe = make_pipeline(
+    ...     FieldEncoder(numeric_encoding="value"), DeepFMClassifier(max_epochs=1, random_state=0)
+    ... ).fit(X, y)
+    >>> encoded = pipe[0].transform(X)
+    >>> codes, values = torch.as_tensor(encoded).long(), torch.as_tensor(encoded).float()
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     export_torch(pipe, os.path.join(tmp, "ctr.pt2"))
+    ...     program = torch.export.load(os.path.join(tmp, "ctr.pt2")).module()
+    ...     with torch.no_grad():
+    ...         probability = program(codes=codes, values=values)[1].numpy()
+    >>> np.allclose(probability, pipe.predict_proba(X)[:, 1], atol=1e-5)
+    True
+    """
+    serving, inputs, dynamic_shapes, metadata = _serving(model, "export_torch")
+    with torch.no_grad():
+        program = torch.export.export(serving, (), inputs, dynamic_shapes=dynamic_shapes)
+    extra_files = {"sklearn_deepfm.json": json.dumps(metadata, default=str)}
+    torch.export.save(program, os.fspath(path), extra_files=extra_files)
+
+
+def export_vocabularies(encoder, path):
+    """Write what a fitted FieldEncoder knows as plain JSON, to encode rows elsewhere.
+
+    Parameters
+    ----------
+    encoder : FieldEncoder or Pipeline
+        A fitted encoder, or a Pipeline holding one.
+    path : str or path-like
+        Where to write the JSON file.
+
+    Notes
+    -----
+    The file holds ``format``, ``format_version``, ``library_version``,
+    ``reserved_code`` (0), ``rules`` (in words: how each kind of field turns a value
+    into a code, and how codes and values make the inputs of the exported network)
+    and ``fields``, one object per field in the order of the
+    model's inputs, with ``name``, ``kind`` (``"categorical"``, ``"quantile"``,
+    ``"log_square"``, ``"value"`` or ``"multi_valued"``), ``cardinality`` (number of
+    codes) and
+
+    - categorical and log_square fields: ``missing_code`` and ``categories``, a list
+      of ``[category, code]`` pairs; categories are JSON strings, numbers or
+      booleans (an infinite float is written ``{"$float": "inf"}``);
+    - quantile fields: ``missing_code`` and ``edges``, the sorted bin edges;
+    - value fields: ``mean`` and ``std``;
+    - multi-valued fields: ``missing_code``, ``categories`` (codes from 2),
+      ``separator`` (null for list cells), ``width`` (the number of slots, output
+      columns ``name[0]`` to ``name[width - 1]``), ``padding_code`` (0) and
+      ``unknown_code`` (1); new in ``format_version`` 1.1, the rest is as in 1.0.
+
+    Examples
+    --------
+    >>> import json, os, tempfile
+    >>> import pandas as pd
+    >>> from sklearn_deepfm import FieldEncoder
+    >>> encoder = FieldEncoder().fit(pd.DataFrame({"site": ["a", "b", "a", None]}))
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "vocabularies.json")
+    ...     export_vocabularies(encoder, path)
+    ...     with open(path, encoding="utf-8") as file:
+    ...         document = json.load(file)
+    >>> field = document["fields"][0]
+    >>> field["name"], field["kind"], field["missing_code"], field["categories"]
+    ('site', 'categorical', 3, [['a', 1], ['b', 2]])
+    >>> encoder.transform(pd.DataFrame({"site": ["b", None, "z"]})).ravel().tolist()
+    [2, 3, 0]
+    """
+    encoder = _find(encoder, FieldEncoder, "export_vocabularies")
+    fields = []
+    for field in encoder._get_fitted_state()["fields"]:
+        if field["kind"] == VALUE:
+            del field["missing_code"]
+            field["std"] = field.pop("scale")
+        first_code = 1
+        if field["kind"] == MULTI_VALUED:
+            del field["n_truncated"]  # how fit went, not how to encode
+            field.update(padding_code=PADDING_CODE, unknown_code=UNKNOWN_CODE)
+            first_code = UNKNOWN_CODE + 1
+        if "categories" in field:
+            field["categories"] = [
+                [encode_scalar(value), code]
+                for code, value in enumerate(field["categories"], start=first_code)
+            ]
+        fields.append(field)
+    document = {
+        "format": VOCABULARY_FORMAT,
+        "format_version": VOCABULARY_FORMAT_VERSION,
+        "library_version": __version__,
+        "reserved_code": 0,
+        "rules": _RULES,
+        "fields": fields,
+    }
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump(document, file, allow_nan=False, ensure_ascii=False, indent=1)
+
+
+def _serving(model, caller):
+    """Return the serving module, example inputs, their dynamic shapes and the metadata."""
+    estimator = _find(model, _ESTIMATORS, caller)
+    module = estimator.net_.module_
+    if any(t.device.type != "cpu" for t in module.state_dict().values()):
+        module = copy.deepcopy(module).cpu()
+    if isinstance(estimator, DeepFMClassifier):
+        scale, shift = estimator.calibration_
+        target = {
+            "classes": estimator.classes_.tolist(),  # written with json.dumps(default=str)
+            "calibration": [float(scale), float(shift)],
+        }
+    else:
+        scale, shift = estimator.y_scale_, estimator.y_mean_
+        target = {"y_mean": float(shift), "y_scale": float(scale)}
+    probability = isinstance(estimator, DeepFMClassifier)
+    serving = _ServingModule(module, estimator.value_fields_, scale, shift, probability).eval()
+    n_fields = estimator.n_features_in_
+    inputs = {"codes": torch.zeros(2, n_fields, dtype=torch.long)}
+    if estimator.value_fields_.any():
+        inputs["values"] = torch.ones(2, n_fields)
+    batch = torch.export.Dim("batch")
+    dynamic_shapes = {name: {0: batch} for name in inputs}
+    encoder = _find(model, FieldEncoder, None) if isinstance(model, Pipeline) else None
+    if encoder is not None:
+        names = encoder.get_feature_names_out()
+    else:
+        names = getattr(estimator, "feature_names_in_", None)
+    metadata = {
+        "field_names": None if names is None else [str(name) for name in names],
+        "value_fields": estimator.value_fields_.tolist(),
+        # [start, stop) of each field's columns: several for a multi-valued field
+        "field_slices": [[s.start, s.stop] for s in estimator.field_slices_],
+        **target,
+    }
+    return serving, inputs, dynamic_shapes, metadata
+
+
+def _find(model, kind, caller):
+    """Return ``model`` if it is a fitted ``kind``, or the last step of a Pipeline that is.
+
+    ``kind`` is a class or a tuple of classes. With ``caller=None``, return None
+    instead of raising when there is none.
+    """
+    found = model
+    if isinstance(model, Pipeline):
+        steps = [step for _, step in model.steps if isinstance(step, kind)]
+        found = steps[-1] if steps else None
+    if not isinstance(found, kind):
+        if caller is None:
+            return None
+        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
+        raise TypeError(
+            f"{caller} takes a fitted {names} or a Pipeline holding one; got "
+            f"{type(model).__name__}."
+        )
+    check_is_fitted(found)
+    return found
+
+
+@contextlib.contextmanager
+def _quiet_exporter():
+    """Silence the ONNX exporter's notes about torch internals, which users cannot act on."""
+    logger = logging.getLogger("torch.onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            # two inputs share the batch dimension, which torch reports as a UserWarning
+            warnings.filterwarnings("ignore", message=".*axis name", category=UserWarning)
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def _require(package, caller):
+    import importlib.util
+
+    if importlib.util.find_spec(package) is None:
+        raise ImportError(
+            f"{caller} needs the {package} package: pip install {package} (or "
+            "sklearn-deepfm[export])."
+        )

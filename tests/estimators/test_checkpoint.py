@@ -1,0 +1,206 @@
+"""A fit with checkpoint_dir saves each epoch and, restarted after a crash, resumes exactly."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import module_state
+
+from sklearn_deepfm import DeepFMClassifier, make_ctr_classification
+from sklearn_deepfm.estimators import _checkpoint
+from sklearn_deepfm.estimators._net import CTRNet
+
+PARAMS = dict(
+    embedding_dim=4,
+    hidden_layer_sizes=(16,),
+    batch_size=128,
+    max_epochs=6,
+    early_stopping=True,
+    n_iter_no_change=2,
+    dropout=0.3,
+    random_state=0,
+)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_ctr_classification(n_samples=2000, random_state=0)
+
+
+def assert_same_model(resumed, uninterrupted, X):
+    resumed_state = module_state(resumed)
+    for key, tensor in module_state(uninterrupted).items():
+        assert torch.equal(resumed_state[key], tensor), key
+    assert resumed.n_iter_ == uninterrupted.n_iter_
+    resumed_history, history = (
+        clf.early_stopping_history_ or list(clf.net_.history) for clf in (resumed, uninterrupted)
+    )
+    for key in ("train_loss", "valid_loss", "valid_auc"):  # every epoch, not just the kept one
+        assert [e[key] for e in resumed_history] == [e[key] for e in history], key
+    assert resumed.calibration_ == uninterrupted.calibration_
+    np.testing.assert_array_equal(resumed.predict_proba(X), uninterrupted.predict_proba(X))
+
+
+class Crash(Exception):
+    pass
+
+
+def count_steps(monkeypatch, crash_at=None):
+    """Count the training steps (batches) from now on, in the returned dict's "n".
+
+    With ``crash_at``, training raises at that step, as a crash would stop it.
+    """
+    calls = {"n": 0}
+    train_step = CTRNet.train_step
+
+    def counted(self, batch, **fit_params):
+        calls["n"] += 1
+        if calls["n"] == crash_at:
+            raise Crash
+        return train_step(self, batch, **fit_params)
+
+    monkeypatch.setattr(CTRNet, "train_step", counted)
+    return calls
+
+
+def crash_at_step(monkeypatch, step):
+    """Make training raise at its ``step``-th batch, as a crash would stop it."""
+    count_steps(monkeypatch, crash_at=step)
+
+
+@pytest.mark.parametrize("refit", [False, True])
+def test_a_fit_stopped_in_its_third_epoch_resumes_to_the_same_model(
+    data, tmp_path, monkeypatch, refit
+):
+    X, y = data
+    params = dict(PARAMS, refit=refit)
+    uninterrupted = DeepFMClassifier(**params).fit(X, y)
+    assert (uninterrupted.early_stopping_history_ is not None) == refit
+    steps_per_epoch = -(-1800 // PARAMS["batch_size"])  # 10% held out for validation
+    with monkeypatch.context() as patch:
+        crash_at_step(patch, 2 * steps_per_epoch + 3)
+        with pytest.raises(Crash):
+            DeepFMClassifier(**params, checkpoint_dir=tmp_path).fit(X, y)
+    assert _checkpoint.read(tmp_path)["fit_epochs"] == 2
+    resumed = DeepFMClassifier(**params, checkpoint_dir=tmp_path).fit(X, y)
+    assert_same_model(resumed, uninterrupted, X)
+    assert not (tmp_path / _checkpoint.FILE).exists()  # the fit ended: nothing to resume
+
+
+def test_a_fit_stopped_while_refitting_resumes_to_the_same_model(data, tmp_path, monkeypatch):
+    X, y = data
+    uninterrupted = DeepFMClassifier(**PARAMS, refit=True).fit(X, y)
+    early_stopped_epochs = len(uninterrupted.early_stopping_history_)
+    steps_per_epoch = -(-1800 // PARAMS["batch_size"])
+    with monkeypatch.context() as patch:
+        crash_at_step(patch, early_stopped_epochs * steps_per_epoch + 3)
+        with pytest.raises(Crash):
+            DeepFMClassifier(**PARAMS, refit=True, checkpoint_dir=tmp_path).fit(X, y)
+    # the epoch that stopped the first network is not saved; the refit never is
+    assert _checkpoint.read(tmp_path)["fit_epochs"] == early_stopped_epochs - 1
+    resumed = DeepFMClassifier(**PARAMS, refit=True, checkpoint_dir=tmp_path).fit(X, y)
+    assert_same_model(resumed, uninterrupted, X)
+
+
+def test_fnn_stopped_while_refitting_resumes_to_the_same_model(data, tmp_path, monkeypatch):
+    # FNN's refit pre-trains its FM for the epochs the first FM kept: the checkpoint of
+    # the deep network carries that number, since a resumed fit does not pre-train again
+    X, y = data
+    # 10 epochs at most: the FM keeps all 10 here, the deep network 5
+    params = {**PARAMS, "model": "fnn", "refit": True, "max_epochs": 10}
+    with monkeypatch.context() as patch:
+        steps = count_steps(patch)
+        DeepFMClassifier(**params).fit(X, y)
+    uninterrupted = DeepFMClassifier(**params).fit(X, y)
+    with monkeypatch.context() as patch:
+        crash_at_step(patch, steps["n"] - 2)  # in the refit's last epoch
+        with pytest.raises(Crash):
+            DeepFMClassifier(**params, checkpoint_dir=tmp_path).fit(X, y)
+    assert _checkpoint.read(tmp_path)["fm_epochs"] >= 1
+    resumed = DeepFMClassifier(**params, checkpoint_dir=tmp_path).fit(X, y)
+    assert_same_model(resumed, uninterrupted, X)
+
+
+def test_a_checkpoint_of_another_fit_is_refused(data, tmp_path, monkeypatch):
+    X, y = data
+    with monkeypatch.context() as patch:
+        crash_at_step(patch, 20)
+        with pytest.raises(Crash):
+            DeepFMClassifier(**PARAMS, checkpoint_dir=tmp_path).fit(X, y)
+    other = DeepFMClassifier(**dict(PARAMS, embedding_dim=8), checkpoint_dir=tmp_path)
+    with pytest.raises(ValueError, match="belongs to another fit"):
+        other.fit(X, y)
+    with pytest.raises(ValueError, match="belongs to another fit"):
+        DeepFMClassifier(**PARAMS, checkpoint_dir=tmp_path).fit(X[:1500], y[:1500])
+
+
+def test_a_crash_while_writing_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
+    _checkpoint.write(tmp_path, {"fit_epochs": 1, "weights": torch.ones(3)})
+
+    def crash(*args):
+        raise Crash
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(Crash):
+        _checkpoint.write(tmp_path, {"fit_epochs": 2, "weights": torch.zeros(3)})
+    state = _checkpoint.read(tmp_path)
+    assert state["fit_epochs"] == 1 and torch.equal(state["weights"], torch.ones(3))
+
+
+def test_a_damaged_checkpoint_is_named(tmp_path):
+    (tmp_path / _checkpoint.FILE).write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="checkpoint.zip cannot be read"):
+        _checkpoint.read(tmp_path)
+
+
+CHILD = """
+import os, signal, sys
+import numpy as np
+import torch
+torch.set_num_threads(1)
+from sklearn_deepfm import DeepFMClassifier, make_ctr_classification
+from sklearn_deepfm.estimators._net import CTRNet
+
+X, y = make_ctr_classification(n_samples=2000, random_state=0)
+params = {params!r}
+mode, directory, out = sys.argv[1:4]
+if mode == "kill":  # SIGKILL itself in the middle of its third epoch
+    step, train_step = [0], CTRNet.train_step
+    def killing(self, batch, **kw):
+        step[0] += 1
+        if step[0] == {kill_step}:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return train_step(self, batch, **kw)
+    CTRNet.train_step = killing
+clf = DeepFMClassifier(**params, checkpoint_dir=directory if mode != "plain" else None).fit(X, y)
+np.save(out, np.concatenate([clf.predict_proba(X)[:, 1], clf.net_.history[:, "train_loss"]]))
+"""
+
+
+def run_child(mode, directory, out):
+    script = CHILD.format(params=PARAMS, kill_step=2 * 15 + 4)
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    return subprocess.run(
+        [sys.executable, "-c", script, mode, str(directory), str(out)],
+        env=env,
+        capture_output=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+
+
+def test_a_fit_killed_in_its_third_epoch_resumes_bit_identically(tmp_path):
+    killed = run_child("kill", tmp_path / "ckpt", tmp_path / "never.npy")
+    assert killed.returncode == -9, killed.stderr.decode()[-2000:]
+    assert (tmp_path / "ckpt" / _checkpoint.FILE).exists()
+    resumed = run_child("resume", tmp_path / "ckpt", tmp_path / "resumed.npy")
+    plain = run_child("plain", tmp_path / "unused", tmp_path / "plain.npy")
+    assert resumed.returncode == 0 and plain.returncode == 0, resumed.stderr.decode()[-2000:]
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "resumed.npy"), np.load(tmp_path / "plain.npy")
+    )

@@ -1,0 +1,112 @@
+"""Training beyond one process: torchrun data parallelism, and a search on a Dask cluster."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sklearn_deepfm import DeepFMClassifier, FieldEncoder, load, make_ctr_classification
+from sklearn_deepfm.estimators._distributed import threads_wanted
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "tests" / "estimators" / "distributed_fit.py"
+
+
+def run(command, out):
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    done = subprocess.run(
+        [*command, str(SCRIPT), str(out), "sparse"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_two_torchrun_processes_train_as_one(tmp_path):
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    run([*torchrun, "--nnodes=1", "--nproc_per_node=2"], tmp_path)
+    run([sys.executable], tmp_path)  # the same script in one process, no launcher
+    weights = {r: np.load(tmp_path / f"weights_{r}.npy") for r in (0, 1, "single")}
+    summary = {
+        r: json.loads((tmp_path / f"summary_{r}.json").read_text()) for r in (0, 1, "single")
+    }
+    # the ranks end equal, having stopped at the same epoch on the same validation scores
+    np.testing.assert_array_equal(weights[0], weights[1])
+    assert summary[0] == summary[1]
+    # gradients averaged over the ranks' halves of each batch are the batch's gradient:
+    # the single-process fit, to float32 rounding (the sums run in another order)
+    assert summary[0]["n_iter"] == summary["single"]["n_iter"]
+    np.testing.assert_allclose(weights[0], weights["single"], rtol=0, atol=1e-5)
+    proba = np.load(tmp_path / "proba_0.npy")
+    np.testing.assert_allclose(proba, np.load(tmp_path / "proba_single.npy"), atol=1e-5)
+    assert summary[0]["test_auc"] > 0.6  # it learned (0.66 here; 0.5 is chance)
+    # rank 0's file loads in a plain process and predicts as rank 0 did
+    X_all, _ = make_ctr_classification(n_samples=6000, random_state=0)
+    loaded = load(tmp_path / "model_0.deepfm")
+    np.testing.assert_array_equal(loaded.predict_proba(X_all[4000:])[:, 1], proba)
+
+
+def test_grid_search_on_a_dask_cluster_equals_one_process(one_thread):
+    distributed = pytest.importorskip("distributed", reason="pip install 'sklearn-deepfm[dask]'")
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+
+    X, y = make_ctr_classification(n_samples=1200, n_numeric=1, as_frame=True, random_state=0)
+    pipe = make_pipeline(
+        FieldEncoder(),
+        DeepFMClassifier(embedding_dim=4, hidden_layer_sizes=(8,), max_epochs=2, random_state=0),
+    )
+    grid = {"deepfmclassifier__learning_rate": [1e-3, 1e-2]}
+    local = GridSearchCV(pipe, grid, scoring="roc_auc", cv=3, n_jobs=1).fit(X, y)
+    # Dask's nanny writes its workers' OMP_NUM_THREADS=1 (and the like) into this
+    # process's environment: restore it, or later subprocesses run single-threaded
+    environ = dict(os.environ)
+    try:
+        remote, threads = _search_on_a_local_cluster(distributed, pipe, grid, X, y)
+    finally:
+        os.environ.clear()
+        os.environ.update(environ)
+    assert threads == [1, 1]  # a fit in a task uses its worker's 1 thread
+    np.testing.assert_array_equal(
+        remote.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"]
+    )
+    assert remote.best_params_ == local.best_params_
+
+
+def _search_on_a_local_cluster(distributed, pipe, grid, X, y):
+    from joblib import parallel_backend
+    from sklearn.model_selection import GridSearchCV
+
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    with cluster, distributed.Client(cluster) as client:
+        workers = list(client.scheduler_info()["workers"])
+        tasks = [client.submit(threads_wanted, None, pure=False, workers=[w]) for w in workers]
+        threads = client.gather(tasks)
+        with parallel_backend("dask"):
+            search = GridSearchCV(pipe, grid, scoring="roc_auc", cv=3, n_jobs=-1).fit(X, y)
+    return search, threads
+
+
+def test_n_threads_sets_torch_threads_during_fit_only(one_thread):
+    import torch
+
+    seen = []
+    X, y = make_ctr_classification(n_samples=300, random_state=0)
+
+    class Spy(DeepFMClassifier):
+        def _finish_fit(self, valid):
+            seen.append(torch.get_num_threads())
+            super()._finish_fit(valid)
+
+    Spy(n_threads=2, max_epochs=1, random_state=0).fit(X, y)
+    assert seen == [2] and torch.get_num_threads() == 1
+    assert threads_wanted(None) is None  # not in a Dask worker: torch's setting stays

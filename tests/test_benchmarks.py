@@ -1,0 +1,129 @@
+"""Smoke runs of the benchmarks: each runs end to end on tiny data and writes its files.
+
+Nothing here is timed; the figures themselves come from full runs (benchmarks/README.md).
+"""
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SHARED_DATA
+from sklearn.metrics import roc_auc_score
+
+from sklearn_deepfm import DeepFMClassifier
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+FRAPPE = SHARED_DATA / "frappe" / "frappe.train.libfm"
+
+
+def load_benchmark(name):
+    spec = importlib.util.spec_from_file_location(f"benchmark_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_quick_run(tmp_path):
+    speed = load_benchmark("speed")
+    speed.main(["--quick", "--skip", "memory", "--out", str(tmp_path)])
+    results = json.loads((tmp_path / "speed.json").read_text())
+    assert set(results) >= {"machine", "train", "predict", "encoder"}
+    assert (tmp_path / "speed.png").stat().st_size > 0
+    for ratio in [
+        *(r["ratio"] for r in results["train"]["sparse"]["by_vocab"].values()),
+        *(r["ratio"] for r in results["predict"]["batch"].values()),
+        results["encoder"]["fit"]["ratio"],
+    ]:
+        assert ratio > 0
+
+
+def test_benchmark_memory_child_reports_its_peak(tmp_path, capsys):
+    speed = load_benchmark("speed")
+    codes, y, cardinalities = speed.make_codes(300, 2000)
+    path = tmp_path / "data.npz"
+    np.savez(path, codes=codes, y=y, cardinalities=np.asarray(cardinalities))
+    speed.memory_child("bare", path, speed.QUICK_NETWORK)
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["peak_bytes"] >= report["loaded_bytes"] >= report["baseline_bytes"] > 0
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "synthetic",
+        pytest.param(
+            "frappe",
+            marks=pytest.mark.skipif(not FRAPPE.exists(), reason="shared Frappe data absent"),
+        ),
+    ],
+)
+def test_quality_benchmark_quick_run(tmp_path, data):
+    pytest.importorskip("matplotlib")
+    quality = load_benchmark("quality")
+    quality.main(["--data", data, "--quick", "--seeds", "2", "--out", str(tmp_path)])
+    report = json.loads((tmp_path / f"quality_{data}.json").read_text())
+    expected = {*quality.DEEP_MODELS, *quality.VOTES, "sklearn_lr", "lightgbm"}
+    if not quality.lightgbm_installed():
+        expected.remove("lightgbm")
+    assert {row["model"] for row in report["results"]} == expected
+    assert all(math.isfinite(row["auc"]) for row in report["results"])
+    # the family runs once per seed; the references and the vote (over seeds already) once
+    runs = {row["model"]: len(row["runs"]) for row in report["results"]}
+    assert runs == {name: 2 if name in quality.DEEP_MODELS else 1 for name in expected}
+    for suffix in (".md", "_roc.png", "_auc.png"):
+        assert (tmp_path / f"quality_{data}{suffix}").stat().st_size > 0
+
+
+def test_quality_benchmark_tunes_the_embedding_optimizer_per_seed(tmp_path):
+    pytest.importorskip("matplotlib")
+    quality = load_benchmark("quality")
+    quality.main(
+        ["--data", "synthetic", "--quick", "--seeds", "2", "--models", "deepfm_tuned"]
+        + ["--out", str(tmp_path)]
+    )
+    (row,) = json.loads((tmp_path / "quality_synthetic.json").read_text())["results"]
+    assert len(row["runs"]) == 2 and math.isfinite(row["auc"])
+    settings = row["details"]["settings"]  # each seed's choice from the grid
+    assert len(settings) == 2
+    assert all(s == "defaults" or s in quality.DEEPFM_GRID[1:] for s in settings)
+
+
+def test_tuning_rows_map_codes_the_fit_rows_lack_to_unknown():
+    quality = load_benchmark("quality")
+    model = DeepFMClassifier(max_epochs=1, random_state=0).fit(
+        np.array([[0, 1], [1, 2], [2, 0], [1, 1]] * 10), [0, 1] * 20
+    )  # cardinalities 3 and 3
+    codes = np.array([[2, 5], [3, 1]])
+    np.testing.assert_array_equal(quality.unseen_to_unknown(model, codes), [[2, 0], [0, 1]])
+    frame = pd.DataFrame(codes, columns=["a", "b"])
+    np.testing.assert_array_equal(quality.unseen_to_unknown(model, frame), [[2, 0], [0, 1]])
+
+
+def test_paired_difference_measures_auc_against_the_reference():
+    quality = load_benchmark("quality")
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    noise = rng.random(400)
+    same = quality.paired_difference(y, [noise], noise, 200)
+    assert same["difference"] == 0 and same["ci95"] == [0, 0]
+    better = quality.paired_difference(y, [y + noise, y + 2 * noise], noise, 200)
+    expected = np.mean([roc_auc_score(y, y + noise), roc_auc_score(y, y + 2 * noise)])
+    assert better["difference"] == pytest.approx(expected - roc_auc_score(y, noise))
+    low, high = better["ci95"]
+    assert 0 < low < better["difference"] < high
+
+
+def test_quality_benchmark_compares_with_lr_when_asked(tmp_path):
+    pytest.importorskip("matplotlib")
+    quality = load_benchmark("quality")
+    argv = ["--data", "synthetic", "--quick", "--models", "deepfm", "sklearn_lr"]
+    quality.main([*argv, "--bootstrap", "50", "--out", str(tmp_path)])
+    rows = json.loads((tmp_path / "quality_synthetic.json").read_text())["results"]
+    deepfm, lr = rows
+    assert "minus_lr" not in lr
+    assert deepfm["minus_lr"]["difference"] == pytest.approx(deepfm["auc"] - lr["auc"])
+    assert "paired bootstrap" in (tmp_path / "quality_synthetic.md").read_text()
