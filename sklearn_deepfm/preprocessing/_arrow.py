@@ -18,7 +18,7 @@ def string_array(values):
     Examples
     --------
     >>> import pandas as pd
-    >>> from sklearn_deepfm._arrow import string_array
+    >>> from sklearn_deepfm.preprocessing._arrow import string_array
     >>> string_array(pd.Series(["a", None], dtype="string[pyarrow]")).to_pylist()
     ['a', None]
     >>> string_array(pd.Series(["a", None], dtype=object)) is None

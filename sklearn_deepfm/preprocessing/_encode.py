@@ -1,4 +1,4 @@
-"""Vectorised column kernels behind :class:`~sklearn_deepfm.FieldEncoder`.
+"""Vectorised column kernels behind :class:`~sklearn_deepfm.FieldEncoder`'s fields.
 
 Every function works on one column at a time and never loops over rows in Python:
 vocabularies go through pandas' hash tables (``value_counts``, ``Index.get_indexer``),
@@ -6,7 +6,6 @@ or Arrow's for Arrow strings (``_arrow``), bins through one sort and vectorised
 comparisons.
 """
 
-import re
 from numbers import Integral
 
 import numpy as np
@@ -14,11 +13,7 @@ import pandas as pd
 from pandas.api import types as pdt
 
 from . import _arrow
-
-# The kinds of field, as ``numeric_encoding`` and the model file name them.
-CATEGORICAL, QUANTILE, LOG_SQUARE, VALUE = "categorical", "quantile", "log_square", "value"
-# A list of values per row, written as several columns (see ``_multi_valued``).
-MULTI_VALUED = "multi_valued"
+from ._columns import is_categorical_dtype
 
 
 class ListCellError(TypeError, ValueError):
@@ -27,177 +22,6 @@ class ListCellError(TypeError, ValueError):
     A TypeError, as for any unhashable cell, and a ValueError, as the form of the data
     (a list where a scalar belongs) is wrong rather than its type: either catch works.
     """
-
-
-def is_categorical_dtype(dtype) -> bool:
-    """Tell whether ``categorical_features="auto"`` treats ``dtype`` as categorical."""
-    return (
-        pdt.is_object_dtype(dtype)
-        or pdt.is_string_dtype(dtype)
-        or pdt.is_bool_dtype(dtype)
-        or isinstance(dtype, pd.CategoricalDtype)
-    )
-
-
-# Last words of a column name that mark integer codes of things (users, apps, device
-# types), not quantities: binned into quantiles, unrelated ids would share a code.
-ID_WORDS = frozenset(
-    {"id", "ids", "uid", "key", "user", "item", "movie", "product", "app", "site", "device"}
-    | {"ip", "os", "channel", "campaign", "advertiser", "publisher", "zip", "type", "code"}
-    | {"category"}
-)
-
-
-def looks_like_id(name) -> bool:
-    """Tell whether a column name names ids: its last word is in ID_WORDS, or ends in ``id``.
-
-    The name is lower-cased and split into words at anything but letters and
-    digits; the last word decides, as the noun of ``user_age`` is an age:
-    ``user_id``, ``userId``, ``item``, ``ip`` and ``device_type`` look like ids;
-    ``user_age``, ``clicks``, ``I5`` and ``paid`` do not.
-
-    Examples
-    --------
-    >>> [looks_like_id(name) for name in ("user_id", "movieId", "app", "user_age", "I5")]
-    [True, True, True, False, False]
-    """
-    word = re.split(r"[^0-9a-z]+", str(name).lower())[-1]
-    return word in ID_WORDS or (word.endswith("id") and word[:-2] in ID_WORDS)
-
-
-def is_auto_categorical(name, dtype) -> bool:
-    """``categorical_features="auto"``: a categorical dtype, or integers under an id-like name."""
-    return is_categorical_dtype(dtype) or (pdt.is_integer_dtype(dtype) and looks_like_id(name))
-
-
-def categorical_mask(categorical_features, X) -> np.ndarray:
-    """Tell which columns of X are categorical, from ``categorical_features`` and dtypes."""
-    n_features = X.shape[1]
-    if isinstance(categorical_features, str):  # "auto"
-        if isinstance(X, pd.DataFrame):
-            return np.array([is_auto_categorical(n, d) for n, d in X.dtypes.items()])
-        return np.full(n_features, is_categorical_dtype(X.dtype))
-    names = list(X.columns) if isinstance(X, pd.DataFrame) else []
-    mask = np.zeros(n_features, dtype=bool)
-    for entry in categorical_features:
-        mask[column_position(entry, names, n_features, "categorical_features")] = True
-    return mask
-
-
-def column_position(entry, names, n_features, parameter) -> int:
-    """Return the position of the column that ``entry`` of ``parameter`` names or numbers.
-
-    ``entry`` is a column name (str), looked up in ``names`` (empty when X has no
-    column names), or a position (int, negative counting from the end).
-    """
-    if isinstance(entry, str):
-        if entry not in names:
-            where = f"X's columns are {names[:10]}" if names else "X has no column names"
-            raise ValueError(
-                f"{parameter} names the column {entry!r}, which X does not "
-                f"have; {where}. Fix the name or pass column positions as integers."
-            )
-        return names.index(entry)
-    if isinstance(entry, Integral) and not isinstance(entry, bool):
-        if not -n_features <= entry < n_features:
-            raise ValueError(
-                f"{parameter} holds the position {entry}, but X has only "
-                f"{n_features} columns. Use positions in [0, {n_features})."
-            )
-        return int(entry) % n_features
-    raise TypeError(
-        f"{parameter} must hold column names (str) or positions (int); "
-        f"got {entry!r} of type {type(entry).__name__}."
-    )
-
-
-def as_object_if_text(X):
-    """Numpy text arrays (dtype ``<U``/``S``) become object arrays, which pandas hashes."""
-    return X.astype(object) if X.dtype.kind in "US" else X
-
-
-def columns_by_name(X, names):
-    """Return the columns ``names`` of DataFrame ``X`` as arrays, refusing repeated or missing ones.
-
-    Numpy arrays or pandas extension arrays: no Series is built (see ``column_arrays``).
-    """
-    if not X.columns.is_unique:
-        raise ValueError(
-            "FieldEncoder matches DataFrame columns by name, so they must be unique; "
-            f"X repeats {sorted(set(X.columns[X.columns.duplicated()]))}. Drop or "
-            "rename the repeated columns."
-        )
-    if X.columns.tolist() == names.tolist():  # the usual request: no index look-up
-        positions = range(len(names))
-    else:
-        positions = X.columns.get_indexer(names)
-    missing = [name for name, position in zip(names, positions, strict=True) if position < 0]
-    if missing:
-        raise ValueError(
-            f"X lacks the column(s) {missing}, which FieldEncoder was fitted on. "
-            "Pass a DataFrame holding every fitted column; extra columns and the "
-            "column order do not matter."
-        )
-    arrays = column_arrays(X)
-    return [arrays[position] for position in positions]
-
-
-def column_arrays(X):
-    """Return the columns of DataFrame ``X`` as arrays, in order.
-
-    pandas' ``DataFrame._iter_column_arrays`` (private, in pandas 1.1 to 3) costs
-    0.5 µs a column where ``X[name]`` costs 8 µs, a third of a one-row transform of
-    39 columns; without it, the columns are taken as Series.
-    """
-    iterate = getattr(X, "_iter_column_arrays", None)
-    if iterate is None:  # pragma: no cover - every supported pandas has it
-        return [X.iloc[:, j] for j in range(X.shape[1])]
-    return list(iterate())
-
-
-def int_array(values, what):
-    """Read a list of non-negative ints from a model file as an int64 array."""
-    if not isinstance(values, list) or not all(type(v) is int and v >= 0 for v in values):
-        raise ValueError(f"each {what} must be a non-negative int.")
-    return np.array(values, dtype=np.int64)
-
-
-def field_from_state(field, j, kinds, missing_code, cardinality):
-    """Rebuild FieldEncoder field ``j`` from its saved description (see ``_get_fitted_state``).
-
-    Returns its ``categories``, ``known`` index, ``mean`` and ``scale``; raises
-    ValueError when its kind is not among ``kinds`` or the description contradicts
-    itself (its ``missing_code`` and ``cardinality`` included).
-    """
-    if field["kind"] not in kinds:
-        raise ValueError(
-            f"field {j} has kind {field['kind']!r}, impossible with numeric_encoding={kinds[1]!r}."
-        )
-    out = {"categories": None, "known": None, "mean": 0.0, "scale": 1.0}
-    if field["kind"] == VALUE:
-        out["mean"], out["scale"] = float(field["mean"]), float(field["scale"])
-        n_codes, valid_missing = 1, (0,)
-        valid = np.isfinite(out["mean"]) and 0 < out["scale"] < np.inf
-    elif field["kind"] == QUANTILE:
-        edges = np.array([float(edge) for edge in field["edges"]], dtype=np.float64)
-        out["categories"] = edges
-        n_codes = n_quantile_bins(edges) + 1
-        valid_missing = (0, n_codes)
-        valid = np.isfinite(edges).all() and (np.diff(edges) > 0).all()
-    else:  # a vocabulary: categorical, or log_square bin numbers
-        known = list(field["categories"])
-        out["known"] = pd.Index(known, tupleize_cols=False)
-        dtype = object if field["kind"] == CATEGORICAL else np.float64
-        categories = np.empty(len(known) + bool(missing_code), dtype=dtype)
-        categories[: len(known)] = known
-        categories[len(known) :] = np.nan
-        out["categories"] = categories
-        n_codes, valid_missing = len(known) + 1, (0, len(known) + 1)
-        valid = out["known"].is_unique
-    valid = valid and missing_code in valid_missing
-    if not valid or cardinality != n_codes + bool(missing_code):
-        raise ValueError(f"the {field['kind']} field {j} ({field['name']!r}) is inconsistent.")
-    return out
 
 
 def as_float(values, label: str) -> np.ndarray:
@@ -456,16 +280,13 @@ def known_values(categories, missing_code):
     return categories[: len(categories) - bool(missing_code)]
 
 
-def code_meanings(categories, missing_code, *, quantile):
+def code_meanings(meanings, missing_code):
     """Object array mapping each code of a field to what it stands for (see ``inverse_transform``).
 
-    Code 0 stands for None, the missing code for NaN, the others for their category
-    (vocabulary fields) or their bin as a left-closed interval (``quantile``).
+    Code 0 stands for None, the missing code for NaN, code ``i + 1`` for
+    ``meanings[i]``: a category (vocabulary fields) or a bin as a left-closed interval
+    (quantile fields).
     """
-    if quantile:
-        meanings = quantile_intervals(categories)
-    else:
-        meanings = known_values(categories, missing_code)
     lookup = np.full(len(meanings) + 1 + bool(missing_code), None, dtype=object)
     if missing_code:
         lookup[missing_code] = np.nan

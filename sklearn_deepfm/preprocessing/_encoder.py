@@ -1,33 +1,23 @@
-"""FieldEncoder: turn each column of a table into one integer field index per row."""
+"""FieldEncoder: turn each column of a table into one integer field index per row.
+
+The encoder holds its parameters and public API, and loops over one field object per
+column (``_fields.new_fields`` decides their kinds); each field owns its fit, partial
+fit, codes, meanings and fitted state. ``_base`` keeps the fields over their life.
+"""
 
 import warnings
 from numbers import Integral
 
 import numpy as np
-import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted
 
-from .. import _slots
-from .._sklearn import (
-    Interval,
-    RealNotInt,
-    StrOptions,
-    check_feature_names_in,
-    fit_context,
-    get_feature_names,
-    get_output_config,
-)
-from . import _encode, _lookup, _multi_valued
-from ._encode import CATEGORICAL, LOG_SQUARE, MULTI_VALUED, QUANTILE, VALUE
-from ._encoder_fields import EncoderFieldsMixin
-from ._encoder_state import EncoderStateMixin
-from ._streaming import StreamingFitMixin
+from .._sklearn import Interval, RealNotInt, StrOptions, check_feature_names_in, fit_context
+from . import _columns, _lookup
+from ._base import _BaseFieldEncoder
+from ._field import LOG_SQUARE, MULTI_VALUED, QUANTILE, VALUE  # noqa: F401 (MULTI_VALUED: io)
 
 
-class FieldEncoder(
-    StreamingFitMixin, EncoderStateMixin, EncoderFieldsMixin, TransformerMixin, BaseEstimator
-):
+class FieldEncoder(_BaseFieldEncoder):
     """Encode each column as one integer field index, the input of a DeepFM model.
 
     Every field reserves code 0 for values it cannot name: values never seen in fit,
@@ -56,7 +46,7 @@ class FieldEncoder(
         string, category or bool, and integer columns whose name looks like an id: its
         last word (split at anything but letters and digits) is ``id``, ``user``,
         ``item``, ``app``, ``device``, ``ip``, ``os``, ``channel``, ``type``, ``code``
-        and the like (``_encode.ID_WORDS``), or ends in ``id`` (``userId``). So
+        and the like (``_columns.ID_WORDS``), or ends in ``id`` (``userId``). So
         ``user_id``, ``item`` and ``device_type`` are categorical, ``user_age``,
         ``clicks`` and ``I5`` binned. For a numpy array, all columns if its dtype is
         object, string or bool, else none. A list names the categorical columns (str)
@@ -158,7 +148,7 @@ class FieldEncoder(
     Examples
     --------
     >>> import pandas as pd
-    >>> from sklearn_deepfm.encoder import FieldEncoder
+    >>> from sklearn_deepfm import FieldEncoder
     >>> X = pd.DataFrame({"site": ["a", "b", "a", None], "clicks": [1, 5, 40, 3]})
     >>> encoder = FieldEncoder(numeric_encoding="log_square").fit(X)
     >>> encoder.categories_
@@ -228,9 +218,48 @@ class FieldEncoder(
         self : FieldEncoder
             The fitted encoder.
         """
-        self._fit(X)
-        for name in ("_streams", "_pending"):  # a later partial_fit starts anew
-            vars(self).pop(name, None)
+        self._fit(X, partial=False)
+        return self
+
+    @fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Learn from one more chunk of rows, as ``fit`` on all chunks seen so far would.
+
+        For data larger than memory: call it once per chunk (from
+        ``iter_criteo`` or ``pandas.read_csv(chunksize=...)``). Vocabularies are
+        exact: the codes equal those of ``fit`` on the concatenated chunks,
+        ``min_frequency`` and ``max_categories`` applying to the total counts.
+        Quantile edges come from a uniform sample of at most 200,000 values per
+        column (exact while fewer were seen); value fields' mean and standard
+        deviation are exact. The first call (or the first after ``fit``) starts
+        anew and sets the columns; later chunks must hold the same columns.
+        ``categories_``, ``cardinalities_``, ``field_slices_`` and ``n_truncated_``
+        are computed when first read (or transform first runs) after a call.
+
+        Parameters
+        ----------
+        X : {DataFrame, array-like} of shape (n_samples, n_features)
+            One chunk of the data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : FieldEncoder
+            The encoder, fitted on every chunk so far.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from sklearn_deepfm import FieldEncoder
+        >>> X = pd.DataFrame({"site": ["a", "b", "a", "c"], "clicks": [1, 5, 40, 3]})
+        >>> encoder = FieldEncoder(min_frequency=2)
+        >>> for chunk in (X[:2], X[2:]):
+        ...     encoder = encoder.partial_fit(chunk)
+        >>> encoder.transform(X)[:, 0], FieldEncoder(min_frequency=2).fit(X).transform(X)[:, 0]
+        (array([1, 0, 1, 0]), array([1, 0, 1, 0]))
+        """
+        self._fit(X, partial=True)
         return self
 
     def fit_transform(self, X, y=None):
@@ -272,21 +301,13 @@ class FieldEncoder(
             multi-valued one (see ``field_slices_``).
         """
         check_is_fitted(self)
-        columns, index = self._columns_for_transform(X)
+        columns, index = _columns.transform_columns(self, X)
+        fields = self._fitted_fields()
         dtype = np.float64 if self.value_fields_.any() else np.int64
-        slices = self.field_slices_
-        out = np.empty((len(index), slices[-1].stop), dtype=dtype)
+        out = np.empty((len(index), self.field_slices_[-1].stop), dtype=dtype)
         few = len(index) <= _lookup.MAX_ROWS
-        for j, values in enumerate(columns):
-            if self._kinds[j] == MULTI_VALUED:
-                out[:, slices[j]] = self._encode_slots(j, values, few)
-                continue
-            codes = self._lookup_column(j, values) if few else None
-            if codes is None:
-                if not isinstance(values, np.ndarray | pd.Series):  # a pandas array
-                    values = pd.Series(values, copy=False)
-                codes = self._encode_column(j, values)
-            out[:, slices[j].start] = codes
+        for field, values, place in zip(fields, columns, self.field_slices_, strict=True):
+            out[:, field.output_index(place)] = field.transform(values, few)
         return self._finish_output(out, index)
 
     def inverse_transform(self, X):
@@ -309,17 +330,17 @@ class FieldEncoder(
         """
         check_is_fitted(self)
         X = check_array(X, dtype=np.float64, ensure_min_samples=0, input_name="X")
-        slices = self.field_slices_
+        fields, slices = self._fitted_fields(), self.field_slices_
         if X.shape[1] != slices[-1].stop:
-            slots = " (width columns for a multi-valued one)" if self._separators else ""
+            slotted = any(field.has_slots for field in fields)
+            slots = " (width columns for a multi-valued one)" if slotted else ""
             raise ValueError(
                 f"FieldEncoder.inverse_transform expects {slices[-1].stop} columns, one "
                 f"per field{slots}; got X of shape {X.shape}."
             )
         out = np.empty((X.shape[0], self.n_features_in_), dtype=object)
-        for j, kind in enumerate(self._kinds):
-            field = slices[j] if kind == MULTI_VALUED else slices[j].start  # slots, or a column
-            out[:, j] = self._decode_column(j, X[:, field])
+        for j, (field, place) in enumerate(zip(fields, slices, strict=True)):
+            out[:, j] = field.inverse_transform(X[:, field.output_index(place)])
         return out
 
     def get_feature_names_out(self, input_features=None):
@@ -338,14 +359,12 @@ class FieldEncoder(
         """
         check_is_fitted(self, "n_features_in_")
         names = check_feature_names_in(self, input_features)
-        if not self._separators:
+        fields = self._fitted_fields()
+        if not any(field.has_slots for field in fields):
             return names
         out = []
-        for j, name in enumerate(names.tolist()):
-            if j in self._separators:
-                out.extend(_slots.slot_names(name, self._widths[j]))
-            else:
-                out.append(name)
+        for field, name in zip(fields, names.tolist(), strict=True):
+            out.extend(field.output_names(name))
         return np.asarray(out, dtype=object)
 
     def __sklearn_tags__(self):
@@ -354,101 +373,3 @@ class FieldEncoder(
         tags.input_tags.allow_nan = True
         tags.transformer_tags.preserves_dtype = []  # codes are int64 whatever the input
         return tags
-
-    def __getstate__(self):
-        # the look-up tables are a cache as large as the vocabularies: rebuilt on demand
-        return {k: v for k, v in super().__getstate__().items() if k != "_tables"}
-
-    # fit ----------------------------------------------------------------------------
-
-    def _fit(self, X):
-        for j, values in enumerate(self._start_fit(X)):
-            self._fit_column(j, values)
-        self._set_field_slices()
-
-    def _start_fit(self, X):
-        """Validate ``X`` anew and decide each field's kind; return X's columns."""
-        if isinstance(X, pd.DataFrame):
-            validate_data(self, X, skip_check_array=True, reset=True)
-            if X.shape[0] == 0 or X.shape[1] == 0:
-                raise ValueError(
-                    f"FieldEncoder needs at least 1 row and 1 column to fit; found a "
-                    f"DataFrame with {X.shape[0]} sample(s) and {X.shape[1]} feature(s) "
-                    f"(shape={X.shape}) while a minimum of 1 is required."
-                )
-            columns = [X.iloc[:, j] for j in range(X.shape[1])]
-        else:
-            X = _encode.as_object_if_text(
-                validate_data(self, X, dtype=None, ensure_all_finite=False, reset=True)
-            )
-            columns = [X[:, j] for j in range(X.shape[1])]
-        categorical = _encode.categorical_mask(self.categorical_features, X)
-        n_features = len(columns)
-        names = list(X.columns) if isinstance(X, pd.DataFrame) else []
-        # column position -> separator of the multi-valued fields
-        self._separators = _multi_valued.declared_columns(self.multi_valued, names, n_features)
-        self._kinds = [
-            MULTI_VALUED if j in self._separators else CATEGORICAL if c else self.numeric_encoding
-            for j, c in enumerate(categorical)
-        ]
-        self.value_fields_ = np.array([kind == VALUE for kind in self._kinds])
-        self._init_fitted_state(n_features)
-        return columns
-
-    # transform ----------------------------------------------------------------------
-
-    def _columns_for_transform(self, X):
-        """Return the fitted columns of X in fit order, and X's row index."""
-        fitted = getattr(self, "feature_names_in_", None)
-        if isinstance(X, pd.DataFrame) and fitted is not None:
-            # the fitted columns in fit order pass sklearn's name checks: skip them
-            if X.columns.tolist() == fitted.tolist() or get_feature_names(X) is not None:
-                return _encode.columns_by_name(X, fitted), X.index
-        if isinstance(X, pd.DataFrame):
-            validate_data(self, X, skip_check_array=True, reset=False)
-            return [X.iloc[:, j] for j in range(X.shape[1])], X.index
-        X = _encode.as_object_if_text(
-            check_array(X, dtype=None, ensure_all_finite=False, ensure_min_samples=0)
-        )
-        validate_data(self, X, skip_check_array=True, reset=False)
-        return [X[:, j] for j in range(X.shape[1])], pd.RangeIndex(X.shape[0])
-
-    def _finish_output(self, out, index):
-        """Return ``out``, as a DataFrame with per-field dtypes under mixed pandas output.
-
-        With a multi-valued field, a DataFrame of named columns under default output.
-        """
-        dense = get_output_config("transform", self)["dense"]
-        named = bool(self._separators) and dense == "default"
-        mixed = self.value_fields_.any() and not self.value_fields_.all()
-        if not named and (not mixed or dense != "pandas"):
-            return out
-        value_columns = self.value_fields_[_slots.column_fields(self.field_slices_, out.shape[1])]
-        if value_columns.all() or not value_columns.any():
-            frame = pd.DataFrame(out, index=index, copy=False)
-        else:
-            data = {
-                k: out[:, k] if value_columns[k] else out[:, k].astype(np.int64)
-                for k in range(out.shape[1])
-            }
-            frame = pd.DataFrame(data, index=index)
-        if named:  # else set_output renames the columns
-            frame.columns = self._output_columns()
-        return frame
-
-    def _output_columns(self):
-        """Return the output's column names as an Index, built once.
-
-        Building it (pandas infers the names' string dtype) costs more than the rest of
-        a one-row transform.
-        """
-        columns = self.__dict__.get("_columns_out")
-        if columns is None:
-            columns = self._columns_out = pd.Index(self.get_feature_names_out())
-        return columns
-
-    def _label(self, j):
-        """How error messages name column ``j``."""
-        if hasattr(self, "feature_names_in_"):
-            return repr(self.feature_names_in_[j])
-        return str(j)

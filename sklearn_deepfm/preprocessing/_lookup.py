@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-# Up to this many rows the dict path is used. benchmarks/speed.py's serving section
-# measures the crossover: about 200 rows for Arrow strings, 400 for objects, 600 for
+# Up to this many rows the dict path is used. The crossover (benchmarks/README.md,
+# results/prediction_criteo.json) is about 200 rows for Arrow strings, 400 for objects, 600 for
 # Python strings, 40 for categoricals; 64 keeps each within 1.5x of its faster path.
 MAX_ROWS = 64
 
@@ -56,7 +56,7 @@ def build_table(known):
     Examples
     --------
     >>> import pandas as pd
-    >>> from sklearn_deepfm._lookup import build_table
+    >>> from sklearn_deepfm.preprocessing._lookup import build_table
     >>> build_table(pd.Index(["a", "b"]))
     ({'a': 1, 'b': 2}, frozenset({'str'}))
     """

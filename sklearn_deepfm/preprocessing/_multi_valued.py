@@ -1,9 +1,9 @@
-"""Multi-valued fields: the encoder's kernels that cut lists and scatter codes into slots.
+"""Multi-valued fields: a list of values per row, written as ``width`` slots.
 
-After ``_list_cells`` has turned a column into the values of all its lists and each
-row's list length, ``_encode``'s vocabulary kernels count and code the flat values as
-they do a categorical column (its code 0, "unknown", becomes ``UNKNOWN_CODE``: every
-code moves up by one), ``keep_first`` cuts long lists and ``scatter_slots`` writes the
+``_list_cells`` turns a column into the values of all its lists and each row's list
+length; the vocabulary part (``_vocabulary``) counts and codes the flat values as it
+does a categorical column, its code 0, "unknown", becoming ``UNKNOWN_CODE`` (every
+code moves up by one); ``keep_first`` cuts long lists and ``scatter_slots`` writes the
 codes into the slots. How slots are named and coded is ``sklearn_deepfm._slots``.
 """
 
@@ -13,49 +13,139 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from .. import _slots
 from .._slots import PADDING_CODE, UNKNOWN_CODE
-from . import _encode, _lookup
+from . import _encode, _list_cells, _lookup
+from ._field import MULTI_VALUED
+from ._vocabulary import VocabularyField
 
 # Modules whose frames a warning skips to reach the user's code.
 _OWN_MODULES = ("sklearn_deepfm.", "sklearn.")
 
 
-# -- the multi_valued parameter ----------------------------------------------------------
+class MultiValuedField(VocabularyField):
+    """A column of lists: each row's first ``width`` values coded into its slots.
 
-
-def declared_columns(multi_valued, names, n_features):
-    """Resolve ``FieldEncoder``'s ``multi_valued``: a dict from column position to separator.
-
-    ``names`` are X's column names (empty when it has none). A list declares
-    columns of list-like cells (separator None).
+    Parameters
+    ----------
+    label : str
+        How errors and warnings name the column.
+    separator : str or None, default=None
+        Cells are strings split at ``separator``, or (None) list-likes.
+    max_len : int or None, default=None
+        The width; None: the longest list seen in fit.
+    min_frequency, max_categories : int, float or None, default=None
+        As in ``FieldEncoder``, counting every occurrence of a value.
 
     Examples
     --------
-    >>> declared_columns({"genres": "|", 0: None}, ["tags", "genres"], 2)
-    {1: '|', 0: None}
+    >>> import pandas as pd
+    >>> field = MultiValuedField("'genres'", separator="|")
+    >>> field = field.fit(pd.Series(["Comedy|Drama", "Drama", None]))
+    >>> field.width, field.transform(pd.Series(["Drama|Noir"]), few=True)
+    (2, array([[3, 1]]))
     """
-    if multi_valued is None:
-        return {}
-    if isinstance(multi_valued, dict):
-        entries = multi_valued.items()
-    else:
-        entries = [(entry, None) for entry in multi_valued]
-    declared = {}
-    for entry, separator in entries:
-        j = _encode.column_position(entry, names, n_features, "multi_valued")
-        if separator is not None and not (isinstance(separator, str) and separator):
-            raise ValueError(
-                f"multi_valued maps the column {entry!r} to {separator!r}, but a separator "
-                "must be a non-empty str (cells are strings split at it) or None (cells are "
-                "lists, tuples or arrays). Pass e.g. {'genres': '|'}."
-            )
-        if j in declared:
-            raise ValueError(
-                f"multi_valued names column {j} twice (as {entry!r} and another key). "
-                "Name each column once."
-            )
-        declared[j] = separator
-    return declared
+
+    kind = MULTI_VALUED
+    has_slots = True
+    code_shift = UNKNOWN_CODE
+
+    def __init__(
+        self, label, *, separator=None, max_len=None, min_frequency=None, max_categories=None
+    ):
+        super().__init__(label, min_frequency=min_frequency, max_categories=max_categories)
+        self.separator, self.max_len = separator, max_len
+        self._n_rows, self._longest = 0, 0  # what partial_fit has seen, with its counts
+
+    @classmethod
+    def from_state(cls, state, j, label):
+        """Return the field that ``get_state`` described; ``j`` numbers it in errors."""
+        known = pd.Index(list(state["categories"]), tupleize_cols=False)
+        separator, width = state["separator"], state["width"]
+        missing_code = state["missing_code"]
+        has_missing = missing_code == len(known) + 2
+        valid = (
+            (separator is None or (isinstance(separator, str) and separator != ""))
+            and type(width) is int
+            and width >= 1
+            and (has_missing or missing_code == UNKNOWN_CODE)
+            and state["cardinality"] == len(known) + 2 + has_missing
+            and known.is_unique
+        )
+        if not valid:
+            raise cls._inconsistent(j, state)
+        field = cls(label, separator=separator)
+        field._restore(known, known.tolist(), missing_code - UNKNOWN_CODE if has_missing else 0)
+        field.width, field.n_truncated = width, int(state.get("n_truncated", 0))
+        return field
+
+    def fit(self, values):
+        """Learn the width and the vocabulary of the values of a whole column's lists."""
+        flat, lengths = _list_cells.split_cells(values, self.separator, self.label)
+        width = self.max_len or max(int(lengths.max(initial=0)), 1)
+        flat, lengths, n_truncated = keep_first(flat, lengths, width)
+        warn_truncated(self.label, n_truncated, width, "fit")
+        self.width, self.n_truncated = int(width), n_truncated
+        self._set_vocabulary(*_encode.count_values(flat, self.label), n_samples=len(lengths))
+        return self
+
+    def partial_fit(self, values):
+        """Count the values of one chunk's lists, its rows and its longest list."""
+        flat, lengths = _list_cells.split_cells(values, self.separator, self.label)
+        if self.max_len is not None:
+            flat, lengths, n_truncated = keep_first(flat, lengths, self.max_len)
+            warn_truncated(self.label, n_truncated, self.max_len, "partial_fit")
+            self.n_truncated += n_truncated
+        self._n_rows += len(lengths)
+        self._longest = max(self._longest, int(lengths.max(initial=0)))
+        self._count(flat)
+        return self
+
+    def finish_partial_fit(self):
+        """Set the width and the vocabulary from every chunk seen so far."""
+        self.width = int(self.max_len or max(self._longest, 1))
+        self._set_vocabulary(*self._counts.vocabulary(), n_samples=self._n_rows)
+
+    def transform(self, values, few):
+        """Return the slots of a column, of shape (n_samples, width); warn of cut lists."""
+        found = few and lookup_slots(
+            _lookup.python_values(values),
+            self.separator,
+            self.width,
+            self.table(),
+            self.missing_code,
+        )
+        if found:
+            slots, n_truncated = found
+        else:
+            flat, lengths = _list_cells.split_cells(values, self.separator, self.label)
+            flat, lengths, n_truncated = keep_first(flat, lengths, self.width)
+            codes = self._codes(flat)
+            slots = scatter_slots(codes + UNKNOWN_CODE, lengths, self.width)
+        warn_truncated(self.label, n_truncated, self.width, "transform")
+        return slots
+
+    def inverse_transform(self, codes):
+        """Return each row's list of values from its slots: no padding, None for unknown."""
+        self._check_codes(codes)
+        return slot_lists(codes.astype(np.intp), self._meanings())
+
+    def output_index(self, columns):
+        """Return the field's slice of output ``columns``: its slots."""
+        return columns
+
+    def output_names(self, name):
+        """Return the names of the slots, ``name[0]`` to ``name[width - 1]``."""
+        return _slots.slot_names(name, self.width)
+
+    def get_state(self):
+        """Return the fitted state; ``missing_code`` is the slots' code of a missing value."""
+        state = super().get_state()
+        state["missing_code"] += UNKNOWN_CODE  # 1, unknown, when fit saw no missing value
+        state.update(
+            separator=self.separator, width=int(self.width), n_truncated=int(self.n_truncated)
+        )
+        return state
 
 
 # -- flat codes to slots, and back ------------------------------------------------------
@@ -180,36 +270,3 @@ def _caller_level():
     while frame is not None and frame.f_globals.get("__name__", "").startswith(_OWN_MODULES):
         frame, level = frame.f_back, level + 1
     return level
-
-
-def field_from_state(field, j):
-    """Rebuild multi-valued field ``j`` from its saved description (see ``_get_fitted_state``).
-
-    Returns its ``categories``, ``known`` index, ``width``, ``separator`` and the
-    vocabulary kernels' ``missing_code`` (the saved one less one, 0 for none); raises
-    ValueError when the description contradicts itself.
-    """
-    known = pd.Index(list(field["categories"]), tupleize_cols=False)
-    separator, width = field["separator"], field["width"]
-    missing_code, cardinality = field["missing_code"], field["cardinality"]
-    has_missing = missing_code == len(known) + 2
-    valid = (
-        (separator is None or (isinstance(separator, str) and separator != ""))
-        and type(width) is int
-        and width >= 1
-        and (has_missing or missing_code == UNKNOWN_CODE)
-        and cardinality == len(known) + 2 + has_missing
-        and known.is_unique
-    )
-    if not valid:
-        raise ValueError(f"the multi_valued field {j} ({field['name']!r}) is inconsistent.")
-    categories = np.empty(len(known) + has_missing, dtype=object)
-    categories[: len(known)] = known.tolist()
-    categories[len(known) :] = np.nan
-    return {
-        "categories": categories,
-        "known": known,
-        "width": width,
-        "separator": separator,
-        "missing_code": missing_code - UNKNOWN_CODE if has_missing else 0,
-    }
