@@ -6,11 +6,17 @@ the loss and, when given, each row's ``sample_weight``. skorch hands the first
 to the module and the second to the loss, so no field rides in the other.
 """
 
+import hashlib
 import warnings
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from sklearn.model_selection import train_test_split
+
+from ._dataset import FieldData
+
+# Rows at each end of a dataset that its fingerprint hashes.
+_FINGERPRINT_ROWS = 1000
 
 
 def as_tensors(X, value_fields, cardinalities):
@@ -58,7 +64,7 @@ def as_tensors(X, value_fields, cardinalities):
     return torch.from_numpy(codes), values
 
 
-class FieldDataset(Dataset):
+class FieldDataset(FieldData):
     """Field codes, optional values, targets and sample weights as whole tensors.
 
     A subset keeps the whole tensors and the positions of its rows, so that a
@@ -123,13 +129,44 @@ class FieldDataset(Dataset):
         rows = index if self.rows is None else self.rows[index]
         return FieldDataset(**self._tensors, rows=rows)
 
-    def iter_batches(self, batch_size, shuffle=False, generator=None, min_rows=1):
-        """Yield ``(inputs, targets)`` batches of ``batch_size`` rows, sliced or gathered.
+    def labels(self):
+        """Return the targets ``y`` of this dataset's rows, an ndarray."""
+        return self.y.numpy()
 
-        A shuffled pass draws a new order from ``generator``. A last batch of fewer
-        than ``min_rows`` rows joins the batch before it (batch normalisation cannot
-        train on one row, nor a data-parallel rank on none).
+    def split(self, fraction, seed, *, stratify=False):
+        """Return ``(train, valid)``: ``fraction`` of the rows held out, drawn with ``seed``.
+
+        With ``stratify``, each distinct target (a classifier's class) is split in
+        proportion, so that both sides hold every class.
         """
+        n = len(self)
+        classes = np.unique(self.labels(), return_inverse=True)[1] if stratify else None
+        try:
+            train, valid = train_test_split(
+                np.arange(n), test_size=fraction, stratify=classes, random_state=seed
+            )
+        except ValueError as error:
+            kind, need = ("a stratified", "rows of both classes") if stratify else ("a", "rows")
+            raise ValueError(
+                f"Early stopping holds out {kind} validation split of "
+                f"validation_fraction={fraction} of the {n} rows, which needs {need} on each "
+                f"side: {error} Pass more rows or set early_stopping=False."
+            ) from error
+        return self.subset(train), self.subset(valid)
+
+    def fingerprint(self):
+        """Return ``[rows, hash]``: a hash of the first and last rows' codes, values and targets."""
+        digest = hashlib.blake2b(digest_size=16)
+        head, tail = slice(None, _FINGERPRINT_ROWS), slice(-_FINGERPRINT_ROWS, None)
+        for name in ("codes", "values", "y"):
+            tensor = self._tensors[name]
+            if tensor is not None:
+                ends = self._take(tensor, head).numpy(), self._take(tensor, tail).numpy()
+                digest.update(ends[0].tobytes() + ends[1].tobytes())
+        return [len(self), digest.hexdigest()]
+
+    def iter_batches(self, batch_size, shuffle=False, generator=None, min_rows=1):
+        """Yield ``(inputs, targets)`` batches, sliced or gathered from the tensors."""
         order = torch.randperm(len(self), generator=generator) if shuffle else None
         for start, end in _bounds(len(self), batch_size, min_rows):
             yield self.batch(slice(start, end) if order is None else order[start:end])
@@ -171,7 +208,7 @@ class BatchIterator:
 
     Parameters
     ----------
-    dataset : FieldDataset or ParquetShards
+    dataset : FieldData
     batch_size : int
     shuffle : bool, default=False
     generator : torch.Generator or None, default=None

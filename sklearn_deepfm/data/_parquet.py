@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
 from ._arrays import FieldDataset, as_tensors
+from ._dataset import FieldData
 
 # Schema metadata key of the fields' description in every shard.
 _METADATA_KEY = b"sklearn_deepfm"
@@ -134,7 +134,7 @@ def _encoded_table(encoded, chunk, fields, label, sample_weight):
     return pa.table(columns, names=names, metadata={_METADATA_KEY: json.dumps(metadata)})
 
 
-class ParquetShards(Dataset):
+class ParquetShards(FieldData):
     """Parquet files of encoded fields (see :func:`write_parquet_shards`), read a shard at a time.
 
     Pass it to ``DeepFMClassifier.fit`` in place of ``X`` (and no ``y``): the
@@ -212,13 +212,38 @@ class ParquetShards(Dataset):
         return len(self.fields_["names"])
 
     def with_targets(self, targets):
-        """Return a copy whose batches carry ``targets(labels)`` as the loss's targets.
+        """Return a copy whose batches (and validation's) carry ``targets(labels)`` as targets.
 
         The estimator sets its label map this way, leaving the user's object as it is.
         """
         copy = self.subset(self._ids())
         copy.targets = targets
+        if self.validation is not None:
+            copy.validation = self.validation.with_targets(targets)
         return copy
+
+    def check_fields(self, names, cardinalities, value_fields):
+        """Refuse shards whose fields are not those of a fitted model.
+
+        Parameters
+        ----------
+        names : sequence of str
+            The model's column names (``x0``, ``x1``, ... when it had none).
+        cardinalities : ndarray of int
+            The shards' codes must stay below these.
+        value_fields : ndarray of bool
+        """
+        fields = self.fields_
+        if (
+            list(fields["names"]) != [str(n) for n in names]
+            or np.any(np.array(fields["cardinalities"]) > cardinalities)
+            or list(fields["value_fields"]) != value_fields.tolist()
+        ):
+            raise ValueError(
+                f"The shards {self.paths_[0]} ... hold other fields than those of the first "
+                f"fit ({list(names)}, cardinalities {cardinalities.tolist()}): encode them "
+                "with the same fitted encoder."
+            )
 
     def subset(self, shard_ids):
         """Return the shards at ``shard_ids`` (positions in ``paths_``) as a new dataset."""
@@ -267,6 +292,25 @@ class ParquetShards(Dataset):
         """Return the label column of all shards, in order."""
         label = self.fields_["label"]
         return np.concatenate([self._read(i, [label])[0] for i in self._ids()])
+
+    def split(self, fraction, seed, *, stratify=False):
+        """Return ``(train, valid)``: whole shards, ``fraction`` of them (at least one) held out.
+
+        The shards are drawn with ``seed``; ``stratify`` does not apply to whole shards.
+        """
+        if len(self.paths_) < 2:
+            raise ValueError(
+                "Early stopping needs held-out rows: pass ParquetShards(..., "
+                "validation=ParquetShards(...)), write more than one shard, or set "
+                "early_stopping=False."
+            )
+        order = np.random.RandomState(seed).permutation(len(self.paths_))
+        n_valid = max(1, round(fraction * len(order)))
+        return self.subset(sorted(order[n_valid:])), self.subset(order[:n_valid])
+
+    def fingerprint(self):
+        """Return ``[rows, paths]``: the shards are files, named by their paths."""
+        return [len(self), [str(path) for path in self.paths_]]
 
     def n_batches(self, batch_size, min_rows=1):
         """Return how many batches ``iter_batches`` yields."""

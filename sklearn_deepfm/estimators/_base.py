@@ -1,75 +1,67 @@
 """``BaseDeepFM``: all of a DeepFM estimator but its target, as ``BaseMultilayerPerceptron``.
 
-One fit reads, file by file: ``_validation`` checks the input; the fields are
-learnt here (``_learn_fields``); ``_data`` turns the arrays into a dataset and
-batches; ``_net`` trains the network of ``network`` through skorch; the subclass
-maps the targets and finishes the fit (the classifier calibrates). Everything
-about the target (labels, loss, scores) belongs to the subclass's hooks.
+A subclass supplies the target through four abstract methods. ``_fit`` does the
+rest, top to bottom: the input becomes ``FieldData`` (``data``), a validation split
+is held out, the net is resumed (``_checkpoint``), started or continued (``_net``),
+trained with the callbacks of ``_callbacks``, and refitted on all rows. What one fit
+knows while it runs is a ``_FitRun``; what it learns stays as fitted attributes.
 """
 
 import os
-import re
+from abc import ABCMeta, abstractmethod
+from dataclasses import dataclass
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
-from sklearn.model_selection import train_test_split
+from sklearn.base import BaseEstimator, is_classifier
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 from skorch.helper import predefined_split
-from skorch.utils import noop
 
-from .. import _json, _slots
+from .. import _json
 from .._sklearn import Interval, StrOptions, check_sample_weight
-from ..data import BatchIterator, FieldDataset, ParquetShards, as_tensors
+from ..data import FieldData, FieldDataset, as_tensors
 from ..nn import MODELS, CatchUpAdam, has_batch_norm
-from . import _checkpoint, _distributed
+from . import _distributed
+from ._callbacks import fit_callbacks, kept_epochs
+from ._checkpoint import FitCheckpoint
+from ._defaults import batch_norm_for, batch_size_for, early_stopping_on, refit_on
 from ._fitted_state import FittedStateMixin, epochs_of
-from ._net import CTRNet, ResumableEarlyStopping
+from ._net import _PREDICT_BATCH_SIZE, build_net
 from ._validation import (
     check_codes,
-    check_finite,
     check_hidden_layer_sizes,
-    check_non_negative,
-    check_table_size,
-    column_label,
-    first_non_number,
+    group_fields,
+    learn_fields,
+    names_of,
     raise_nan_logit,
+    validate_input,
 )
 
-# Rows per forward pass at prediction time: large enough to amortise the call
-# overhead, small enough to bound the activations' memory.
-_PREDICT_BATCH_SIZE = 65_536
-# Integer and float input keep their dtype; anything else (lists, object arrays)
-# becomes float64, which never truncates a continuous value.
-_DTYPES = [np.float64, np.float32, np.int64, np.int32]
-# With early_stopping="auto", hold out a validation split from this many rows on.
-_AUTO_EARLY_STOPPING_MIN_SAMPLES = 2_000
-# With refit="auto", retrain on all rows below this many: there the held-out tenth
-# is worth most and a second training costs seconds to a minute.
-_AUTO_REFIT_MAX_SAMPLES = 100_000
-# batch_size="auto": about this many steps an epoch on small data, so that a few
-# thousand rows train as far in a few epochs as large data does in one; the batch
-# stays between the two bounds (large batches are fast per row; see auto_batch_size).
-_AUTO_STEPS_PER_EPOCH = 32
-_AUTO_BATCH_MIN, _AUTO_BATCH_MAX = 16, 1024
-# What a saved state may name as a fitted attribute.
-_ATTRIBUTE = re.compile(r"_?[a-z][a-z0-9_]*")
+
+@dataclass
+class _FitRun:
+    """What one call of ``fit`` or ``partial_fit`` knows while it runs: never a fitted attribute."""
+
+    first: bool  # a new network, not warm_start's or a later partial_fit's
+    epochs: int | None  # partial_fit's epochs; None for fit (max_epochs, early stopping)
+    part: tuple = (0, 1)  # (rank, world size) of a data-parallel fit
+    checkpoint: FitCheckpoint | None = None  # a first fit's, with checkpoint_dir
+    fm_epochs: int | None = None  # the epochs FNN's pre-training kept, which its refit repeats
 
 
-class BaseDeepFM(FittedStateMixin, BaseEstimator):
-    """Fields, data, network, training, early stopping, warm start and fitted state.
+class BaseDeepFM(FittedStateMixin, BaseEstimator, metaclass=ABCMeta):
+    """Fields, data, network, training, early stopping, refit, warm start and fitted state.
 
-    Subclasses define the target: ``_criterion``, ``_targets`` (``y``, and the
-    validated ``sample_weight``, to the float targets of the loss), ``_stratify``
-    (None for no stratification), ``_monitor`` and
-    ``_scoring_callbacks`` (what early stopping watches), and
-    ``_finish_fit`` (after training, e.g. calibration).
+    A subclass defines the target with the abstract methods ``_target_map``,
+    ``_criterion``, ``_monitor`` and ``_after_training``, and extends
+    ``_check_fitted_state`` with its own fitted attributes.
     """
 
-    # The optimizer of sparse embedding tables (a subclass may swap it, as the
-    # speed benchmark does with torch's SparseAdam).
+    # The optimizer of sparse embedding tables: a subclass may swap it (for torch's
+    # SparseAdam with a no-op flush, say) to compare optimizers.
     _sparse_optimizer = CatchUpAdam
 
     _parameter_constraints = {
@@ -99,38 +91,67 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
     }
 
+    # -- what a subclass supplies: the target ----------------------------
+
+    @abstractmethod
+    def _target_map(
+        self, labels, *, first, classes=None, partial=False, sample_weight=None, distinct=False
+    ):
+        """Learn the target from ``labels``, or check them; return their map to the loss's targets.
+
+        A first fit learns what the target needs (the classifier's ``classes_``, the
+        regressor's ``y_mean_`` and ``y_scale_``); a later one checks ``labels``. The
+        map takes an ndarray of labels to the loss's targets, one float each.
+
+        ``labels`` is the validated ``y``, weighted by ``sample_weight``; with
+        ``distinct``, the distinct labels of data that stores its labels
+        (``ParquetShards``). ``classes`` is ``partial_fit``'s, and ``partial`` tells
+        whether ``partial_fit`` is the caller.
+        """
+
+    @abstractmethod
+    def _criterion(self):
+        """Return the loss's class: a ``torch.nn`` loss, built with ``reduction="none"``."""
+
+    @abstractmethod
+    def _monitor(self):
+        """Return what early stopping watches: ``(history key, lower_is_better, callbacks)``.
+
+        The callbacks, ``(name, callback)`` pairs, record the key in the net's
+        history (skorch records ``valid_loss`` itself).
+        """
+
+    @abstractmethod
+    def _after_training(self, valid, stopped=None, train=None):
+        """Fit what the output needs once the network is trained (the classifier's calibration).
+
+        ``valid`` is the validation split, None without one. After a refit,
+        ``stopped`` is the early-stopped net that the refitted ``net_`` replaced, and
+        ``train`` the rows both trained on.
+        """
+
     # -- fitting ---------------------------------------------------------
 
-    def _fit(self, X, y, sample_weight, *, first, classes=None, epochs=None):
-        """Fit anew (``first``) or continue training ``net_``.
+    def _fit(self, X, y, sample_weight, *, incremental=False, classes=None):
+        """Fit anew or continue training ``net_``: ``fit``, or ``partial_fit`` (``incremental``).
 
-        ``epochs=None`` is ``fit``: ``max_epochs`` epochs, with early stopping
-        when on. An int is ``partial_fit``: that many epochs on all rows.
+        A first call, or ``fit`` without ``warm_start``, starts a new network.
+        ``fit`` trains for ``max_epochs`` epochs, with early stopping when on;
+        ``partial_fit`` for one epoch on all rows.
         """
+        first = not (hasattr(self, "net_") and (incremental or self.warm_start))
+        epochs = 1 if incremental else None
         with _distributed.torch_threads(self.n_threads):
-            return self._fit_in_threads(X, y, sample_weight, first, classes, epochs)
-
-    def _fit_in_threads(self, X, y, sample_weight, first, classes, epochs):
-        prepare = self._shards_for_fit if isinstance(X, ParquetShards) else self._arrays_for_fit
-        train, valid, rows = prepare(
-            X, y, sample_weight, first=first, classes=classes, epochs=epochs
-        )
-        self._part = _distributed.world(self.device)  # (rank, world size) of this fit
-        self.batch_size_ = self._resolve_batch_size(len(train))
-        if first:  # the network's shape stays that of its first fit
-            self.batch_norm_ = self._resolve_batch_norm(train)
-        # a first fit (not partial_fit) with checkpoint_dir saves each epoch and resumes
-        checkpointing = first and epochs is None and self.checkpoint_dir is not None
-        self._checkpoint_run = self._run_identity(train, valid) if checkpointing else None
-        saved = _checkpoint.read(self.checkpoint_dir) if checkpointing else None
-        try:
-            done = 0 if saved is None else saved["fit_epochs"]
-            if saved is not None:
-                net = self._resume_net(saved, train, valid)
-            elif first:
-                net = self._start_net(train, valid, epochs)
-            else:
-                net = self._continue_net(train, valid)
+            run = _FitRun(first, epochs)
+            data = self._training_data(X, y, sample_weight, classes, run)
+            train, valid, whole = self._hold_out(data, run)
+            run.part = _distributed.world(self.device)
+            self.batch_size_ = batch_size_for(self.batch_size, len(train))
+            if first:  # the network's shape stays that of its first fit
+                self.batch_norm_ = batch_norm_for(self.batch_norm, train)
+            if first and epochs is None and self.checkpoint_dir is not None:
+                run.checkpoint = FitCheckpoint.of(self, self._seed, train, valid)
+            net, done = self._network(train, valid, run)
             if len(train) < 2 and has_batch_norm(net.module_):
                 raise ValueError(
                     "Batch normalisation cannot train on a single row, and X holds 1 sample. "
@@ -138,234 +159,127 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
                     "batch_norm=False."
                 )
             self.net_ = net
-            self._train(net, train, epochs or self.max_epochs - done)
-            self._finish_fit(valid)
+            self._train(net, train, epochs or self.max_epochs - done, run)
+            stopped = None
+            if first and whole is not None and refit_on(self.refit, len(whole)):
+                stopped = self._refit(whole, run)
+            self._after_training(valid, stopped, train)
             self.early_stopping_history_ = None
-            if first and rows is not None and self._refit_on(len(rows)):
-                self._refit(rows, train)
-        finally:
-            del self._checkpoint_run, self._part
-            self.__dict__.pop("_fm_epochs", None)
-        self.n_iter_ = len(self.net_.history)
-        if checkpointing:
-            _checkpoint.remove(self.checkpoint_dir)  # the fit has ended: nothing to resume
+            if stopped is not None:
+                self.early_stopping_history_ = [_json.plain(e) for e in epochs_of(stopped.history)]
+            self.n_iter_ = len(self.net_.history)
+            if run.checkpoint is not None:
+                run.checkpoint.remove()  # the fit has ended: nothing to resume
         return self
 
-    def _train(self, net, train, epochs):
-        """Train ``net`` on ``train`` for at most ``epochs`` epochs, on the fit's random stream."""
-        # fork_rng keeps the user's global torch random state untouched; the state
-        # kept after training makes continued training reproducible.
-        with torch.random.fork_rng(devices=[]):
-            torch.set_rng_state(self._torch_rng_state)
-            with _distributed.data_parallel(net, self._part[1]):
-                net.partial_fit(train, y=None, epochs=epochs)
-            self._torch_rng_state = torch.get_rng_state()
-        net.module_.eval()
+    def _training_data(self, X, y, sample_weight, classes, run):
+        """Return the fit's data as ``FieldData`` whose batches carry the loss's targets.
 
-    def _refit_on(self, n_rows):
-        if self.refit == "auto":
-            return n_rows < _AUTO_REFIT_MAX_SAMPLES
-        return self.refit
-
-    def _refit(self, rows, train):
-        """Replace ``net_`` by a network trained on all ``rows`` for the best epochs.
-
-        The new network starts from the same weights and trains for as many epochs as
-        early stopping kept, now with the validation split too; ``_finish_refit``
-        carries over what was fitted on that split (the classifier's calibration).
+        Arrays are validated, and their fields learnt on a first fit, checked
+        after. ``FieldData`` given as ``X`` (``ParquetShards``) stores its fields,
+        labels and weights: see ``_stored_data``.
         """
-        first = self.net_
-        epochs = _kept_epochs(first)
-        self.early_stopping_history_ = [_json.plain(e) for e in epochs_of(first.history)]
-        if self.verbose:
-            print(f"Refitting on all {len(rows):,} rows for {epochs} epochs.")
-        self.batch_size_ = self._resolve_batch_size(len(rows))
-        fm_epochs = getattr(self, "_fm_epochs", None)  # FNN's pre-training, as it was kept
-        self.net_ = self._start_net(rows, None, epochs, checkpoint=False, fm_epochs=fm_epochs)
-        self._train(self.net_, rows, epochs)
-        self._finish_refit(first, train)
-
-    def _finish_refit(self, first, train):
-        """Carry what ``_finish_fit`` fitted on ``first`` over to the refitted ``net_``."""
-
-    def _arrays_for_fit(self, X, y, sample_weight, *, first, classes, epochs):
-        """Validate in-memory data; return the training and validation ``FieldDataset``.
-
-        The third value is the whole dataset when a validation split was held out of
-        it (what a refit trains on), else None.
-        """
-        X, y = self._validate_input(X, y, reset=first)
+        if isinstance(X, FieldData):
+            return self._stored_data(X, y, sample_weight, classes, run)
+        X, y = validate_input(self, X, y, reset=run.first)
         if sample_weight is not None:
             sample_weight = check_sample_weight(sample_weight, X, ensure_non_negative=True)
-        target = self._targets(
-            y, classes, first=first, partial=epochs is not None, sample_weight=sample_weight
+        partial_fit = run.epochs is not None
+        target_map = self._target_map(
+            y, first=run.first, classes=classes, partial=partial_fit, sample_weight=sample_weight
         )
-        if first:
-            self._learn_fields(X)
+        targets = torch.as_tensor(target_map(y)).float()
+        if run.first:
+            self.value_fields_, self.cardinalities_ = learn_fields(
+                X, self.embedding_dim, self.device, names_of(self)
+            )
+            self._group_fields()
             self._start_first_fit()
         else:
-            check_codes(X, self.value_fields_, self.cardinalities_, self._names())
+            check_codes(X, self.value_fields_, self.cardinalities_, names_of(self))
         weights = None if sample_weight is None else torch.as_tensor(sample_weight).float()
-        dataset = FieldDataset(*self._as_tensors(X), torch.as_tensor(target).float(), weights)
-        if epochs:
-            return dataset, None, None
-        train, valid = self._split(dataset, target)
-        return train, valid, None if valid is None else dataset
+        return FieldDataset(*self._as_tensors(X), targets, weights)
 
-    def _shards_for_fit(self, shards, y, sample_weight, *, first, classes, epochs):
-        """Take the fields and labels of Parquet shards; return training and validation shards.
-
-        The third value is all the shards when the validation shards were taken from
-        them (what a refit trains on), else None.
-        """
+    def _stored_data(self, data, y, sample_weight, classes, run):
+        """Take the fields and labels that ``data`` stores; return it with its targets mapped."""
         if y is not None or sample_weight is not None:
             raise ValueError(
                 "With ParquetShards as X, the labels and weights come from the shards' "
                 "columns: pass y=None and sample_weight=None (see write_parquet_shards)."
             )
-        fields = shards.fields_
-        if first:
-            self.n_features_in_ = shards.n_fields
+        fields = data.fields_
+        if run.first:
+            self.n_features_in_ = data.n_fields
             self.feature_names_in_ = np.asarray(fields["names"], dtype=object)
             self.value_fields_ = np.array(fields["value_fields"], dtype=bool)
             self.cardinalities_ = np.array(fields["cardinalities"], dtype=np.int64)
             self._group_fields()
             self._start_first_fit()
         else:
-            self._check_shard_fields(shards)
-        self._targets(shards.classes_, classes, first=first, partial=epochs is not None)
-        train, valid, rows = shards, shards.validation, None
-        if epochs is None and valid is None and self._early_stopping_on(len(shards)):
-            if len(train.paths_) < 2:
-                raise ValueError(
-                    "Early stopping needs held-out rows: pass ParquetShards(..., "
-                    "validation=ParquetShards(...)), write more than one shard, or set "
-                    "early_stopping=False."
-                )
-            order = check_random_state(self._seed).permutation(len(train.paths_))
-            n_valid = max(1, round(self.validation_fraction * len(order)))
-            train, valid = shards.subset(sorted(order[n_valid:])), shards.subset(order[:n_valid])
-            rows = shards
-        elif valid is not None:
-            self._check_shard_fields(valid)
-        targets = self._target_map()
-        valid = None if epochs or valid is None else valid.with_targets(targets)
-        rows = None if rows is None else rows.with_targets(targets)
-        return train.with_targets(targets), valid, rows
+            data.check_fields(*self._fitted_fields())
+        partial_fit = run.epochs is not None
+        target_map = self._target_map(
+            data.classes_, first=run.first, classes=classes, partial=partial_fit, distinct=True
+        )
+        if data.validation is not None:
+            data.validation.check_fields(*self._fitted_fields())
+        return data.with_targets(target_map)
 
     def _start_first_fit(self):
         """Check the network's shape and draw the seed of every random stream of the fit."""
         check_hidden_layer_sizes(self.hidden_layer_sizes)
         self._seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
 
-    def _check_shard_fields(self, shards):
-        fields = shards.fields_
-        if (
-            list(fields["names"]) != [str(n) for n in self._names_or_positions()]
-            or np.any(np.array(fields["cardinalities"]) > self.cardinalities_)
-            or list(fields["value_fields"]) != self.value_fields_.tolist()
-        ):
-            raise ValueError(
-                f"The shards {shards.paths_[0]} ... hold other fields than those of the first "
-                f"fit ({list(self._names_or_positions())}, cardinalities "
-                f"{self.cardinalities_.tolist()}): encode them with the same fitted encoder."
-            )
-
-    def _names_or_positions(self):
-        names = self._names()
-        return names if names is not None else [f"x{j}" for j in range(self.n_features_in_)]
-
-    def _target_map(self):
-        """Return the map from stored labels to the loss's targets (shards only)."""
-        raise NotImplementedError(
-            f"{type(self).__name__} does not train from ParquetShards; DeepFMClassifier does."
+    def _group_fields(self):
+        """Set ``field_slices_``, the columns of each field (the slots of a multi-valued one)."""
+        self.field_slices_, self.cardinalities_ = group_fields(
+            names_of(self), self.value_fields_, self.cardinalities_
         )
 
-    def _early_stopping_on(self, n_rows):
-        if self.early_stopping == "auto":
-            return n_rows >= _AUTO_EARLY_STOPPING_MIN_SAMPLES
-        return self.early_stopping
+    def _hold_out(self, data, run):
+        """Return ``(train, valid, whole)``: the validation split, when early stopping is on.
 
-    def _learn_fields(self, X):
-        """Decide which columns are codes and which continuous values; size the fields."""
-        if X.dtype.kind in "iu":  # integer columns are all codes; no rounding copy
-            self.value_fields_ = np.zeros(X.shape[1], dtype=bool)
-        else:
-            self.value_fields_ = np.any(X != np.round(X), axis=0)
-        codes = X[:, ~self.value_fields_] if self.value_fields_.any() else X
-        check_non_negative(X, codes, self.value_fields_, self._names())
-        self.cardinalities_ = np.ones(X.shape[1], dtype=np.int64)
-        if codes.size:
-            largest = codes.max(axis=0)
-            check_table_size(
-                largest, self.value_fields_, self.embedding_dim, self.device, self._names()
-            )
-            self.cardinalities_[~self.value_fields_] = largest.astype(np.int64) + 1
-        self._group_fields()
-
-    def _group_fields(self):
-        """Set ``field_slices_``: which columns make each field, from their names.
-
-        The slots of a multi-valued field share one vocabulary, so they get the
-        largest cardinality among them.
+        The validation rows are those that come with the data, else a split of it
+        (stratified for a classifier) drawn with the fit's seed; ``whole`` is the
+        data a split came from (what a refit trains on), else None. ``partial_fit``
+        trains on all rows, without early stopping.
         """
-        names = self._names()
-        n_columns = len(self.cardinalities_)
-        self.field_slices_ = _slots.field_slices(names) or [
-            slice(j, j + 1) for j in range(n_columns)
-        ]
-        for columns in self.field_slices_:
-            if not _slots.is_multi_valued(names, columns):
-                continue
-            if self.value_fields_[columns].any():
-                column = columns.start + int(np.argmax(self.value_fields_[columns]))
-                raise ValueError(
-                    f"Column {column_label(column, names)} is a slot of a multi-valued field "
-                    "(its name ends in [i]), so it must hold integer codes, not continuous "
-                    "values. Encode the field with FieldEncoder(multi_valued=...)."
-                )
-            self.cardinalities_[columns] = self.cardinalities_[columns].max()
+        if run.epochs is not None:
+            return data, None, None
+        if data.validation is not None:
+            return data, data.validation, None
+        if not early_stopping_on(self.early_stopping, len(data)):
+            return data, None, None
+        stratify = is_classifier(self)
+        train, valid = data.split(self.validation_fraction, self._seed, stratify=stratify)
+        return train, valid, data
 
-    def _split(self, dataset, target):
-        """Hold out a (stratified, for a classifier) validation split when early stopping is on."""
-        n = len(dataset)
-        if not self._early_stopping_on(n):
-            return dataset, None
-        stratify = self._stratify(target)
-        try:
-            train, valid = train_test_split(
-                np.arange(n),
-                test_size=self.validation_fraction,
-                stratify=stratify,
-                random_state=self._seed,
-            )
-        except ValueError as error:
-            kind, need = (
-                ("a stratified", "rows of both classes") if stratify is not None else ("a", "rows")
-            )
-            raise ValueError(
-                f"Early stopping holds out {kind} validation split of "
-                f"validation_fraction={self.validation_fraction} of the {n} rows, which needs "
-                f"{need} on each side: {error} Pass more rows or set "
-                "early_stopping=False."
-            ) from error
-        return dataset.subset(train), dataset.subset(valid)
+    def _network(self, train, valid, run):
+        """Return the net this fit trains and its epochs done: resumed, new or continued."""
+        resumed = None if run.checkpoint is None else run.checkpoint.restore(self)
+        if resumed is not None:
+            self._torch_rng_state, run.fm_epochs = resumed.torch_rng, resumed.fm_epochs
+            return self._continue_net(valid, run, resumed.early_stopping), resumed.epochs
+        if run.first:
+            return self._start_net(train, valid, run.epochs, run), 0
+        return self._continue_net(valid, run), 0
 
-    def _start_net(self, train, valid, epochs, checkpoint=True, fm_epochs=None):
+    def _start_net(self, train, valid, epochs, run, refit=False):
         """Build and initialise a new net; FNN's first trains its FM for the embeddings.
 
-        The FM trains for ``fm_epochs`` when given (a refit, which has no validation
-        split to stop it); ``_fm_epochs`` keeps the epochs it kept, for a refit.
+        The FM of a refit trains for the epochs the first FM kept (``run.fm_epochs``),
+        having no validation split to stop it; each FM's kept epochs go to ``run``.
         """
         pretrained = None
         if self.model == "fnn":
-            pretrained = self._build_net(self.batch_size_, valid, model="fm", checkpoint=False)
+            fm = self._build_net(self.batch_size_, valid, self._callbacks(valid), run, model="fm")
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(self._seed)
-                with _distributed.data_parallel(pretrained, self._part[1]):
-                    pretrained.fit(train, y=None, epochs=fm_epochs or epochs)
-            self._fm_epochs = _kept_epochs(pretrained)
-        net = self._build_net(self.batch_size_, valid, checkpoint=checkpoint)
+                with _distributed.data_parallel(fm, run.part[1]):
+                    fm.fit(train, y=None, epochs=(run.fm_epochs if refit else None) or epochs)
+            run.fm_epochs, pretrained = kept_epochs(fm), fm
+        callbacks = self._callbacks(valid, None if refit else run)
+        net = self._build_net(self.batch_size_, valid, callbacks, run)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self._seed)
             net.initialize()  # as net.fit would, but FNN's table goes in first
@@ -374,194 +288,101 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator):
             self._torch_rng_state = torch.get_rng_state()
         return net
 
-    def _continue_net(self, train, valid):
-        """Prepare the fitted ``net_`` to continue training on new data."""
+    def _continue_net(self, valid, run, stopping_state=None):
+        """Prepare ``net_`` to train on, its early stopping from ``stopping_state`` if given."""
         net = self.net_
         net.set_params(
             batch_size=self.batch_size_,
             train_split=None if valid is None else predefined_split(valid),
-            verbose=self._verbosity(),
+            verbose=_distributed.verbosity(self.verbose),
         )
         # what set_params does for iterator parameters, which it cannot change on an
         # initialised net without re-initialising a module
-        net.iterator_train__part = self._part
+        net.iterator_train__part = run.part
         # set_params(callbacks=...) would initialise the old list before storing the new
-        net.callbacks = self._callbacks(valid)
+        net.callbacks = self._callbacks(valid, run, stopping_state)
         net.initialize_callbacks()
         return net
 
-    def _callbacks(self, valid, checkpoint=True):
-        """Return the callbacks of a fit, in the order they must run.
+    def _train(self, net, train, epochs, run):
+        """Train ``net`` on ``train`` for at most ``epochs`` epochs, on the fit's random stream."""
+        # fork_rng keeps the user's global torch random state untouched; the state
+        # kept after training makes continued training reproducible.
+        with torch.random.fork_rng(devices=[]):
+            torch.set_rng_state(self._torch_rng_state)
+            with _distributed.data_parallel(net, run.part[1]):
+                net.partial_fit(train, y=None, epochs=epochs)
+            self._torch_rng_state = torch.get_rng_state()
+        net.module_.eval()
 
-        Scoring and early stopping with a validation split; the epoch checkpoint
-        while a fit checkpoints.
+    def _refit(self, whole, run):
+        """Replace ``net_`` by a network trained on ``whole`` for the best epochs; return the old.
+
+        The new network starts from the same weights and trains for as many epochs as
+        early stopping kept, now with the validation split too.
         """
-        callbacks = []
-        if valid is not None:
-            monitor, lower_is_better = self._monitor()
-            stopping = ResumableEarlyStopping(
-                monitor=monitor,
-                lower_is_better=lower_is_better,
-                patience=self.n_iter_no_change,
-                threshold=self.tol,
-                threshold_mode="abs",
-                load_best=True,
-                sink=print if self.verbose else noop,
-            )
-            callbacks += [*self._scoring_callbacks(), ("early_stopping", stopping)]
-        if checkpoint and getattr(self, "_checkpoint_run", None) is not None:
-            # after early stopping: an epoch that stops training is not saved, and a
-            # resumed fit runs it again to the same decision
-            callbacks.append(("checkpoint", _checkpoint.EpochCheckpoint(self._write_checkpoint)))
-        return callbacks
+        stopped = self.net_
+        epochs = kept_epochs(stopped)
+        if self.verbose:
+            print(f"Refitting on all {len(whole):,} rows for {epochs} epochs.")
+        self.batch_size_ = batch_size_for(self.batch_size, len(whole))
+        self.net_ = self._start_net(whole, None, epochs, run, refit=True)
+        self._train(self.net_, whole, epochs, run)
+        return stopped
 
-    def _verbosity(self):
-        """``verbose``, on rank 0 of a data-parallel fit only: one log, not one per process."""
-        return self.verbose if _distributed.rank() == 0 else 0
-
-    def _resolve_batch_size(self, n_train):
-        """Rows per training step for ``n_train`` rows: ``batch_size`` or its "auto" rule."""
-        if self.batch_size == "auto":
-            return auto_batch_size(n_train)
-        return max(1, min(self.batch_size, n_train))
-
-    def _resolve_batch_norm(self, train):
-        """Return whether the hidden layers get batch normalisation: ``batch_norm``.
-
-        A subclass may accept ``batch_norm="auto"`` and decide from the training rows.
-        """
-        return self.batch_norm
-
-    def _build_net(self, batch_size, valid, model=None, module=None, checkpoint=True):
-        """Build the skorch net of ``model`` (default ``self.model``), or of ``module``.
-
-        ``module``, a pair ``(class, arguments)``, gives the network of a saved
-        state. This is the one place that knows skorch's parameter routing.
-        """
-        sparse = self.sparse_embeddings and _distributed.sparse_gradients_allowed()
-        if module is None:
-            module_class, parts = MODELS[model or self.model]
-            module_args = {
-                **self._module_fields(),
-                "embedding_dim": self.embedding_dim,
-                "hidden_layer_sizes": tuple(self.hidden_layer_sizes),
-                "dropout": self.dropout,
-                "batch_norm": self.batch_norm_,
-                "sparse": sparse,
-                **parts,
-            }
-        else:
-            module_class, module_args = module
-        return CTRNet(
-            module=module_class,
-            **{f"module__{name}": value for name, value in module_args.items()},
-            criterion=self._criterion,
-            criterion__reduction="none",
-            optimizer=torch.optim.Adam,
-            optimizer_sparse=self._sparse_optimizer,
-            lr=self.learning_rate,
-            **self._table_optimizer_params(sparse),
-            max_epochs=self.max_epochs,
-            batch_size=batch_size,
-            iterator_train=BatchIterator,
-            iterator_train__shuffle=True,
-            iterator_train__generator=torch.Generator().manual_seed(self._seed),
-            iterator_train__part=getattr(self, "_part", (0, 1)),
-            iterator_valid=BatchIterator,
-            iterator_valid__batch_size=_PREDICT_BATCH_SIZE,
-            train_split=None if valid is None else predefined_split(valid),
-            callbacks=self._callbacks(valid, checkpoint),
-            sparse_embeddings=sparse,
-            embedding_l2=self.embedding_l2,
-            verbose=self._verbosity(),
-            device=self.device,
+    def _callbacks(self, valid, run=None, stopping_state=None):
+        """Return a net's callbacks: early stopping on ``valid``; ``run``'s checkpoint if any."""
+        checkpoint = None if run is None else run.checkpoint
+        return fit_callbacks(
+            None if valid is None else self._monitor(),
+            patience=self.n_iter_no_change,
+            tol=self.tol,
+            verbose=self.verbose,
+            save_epoch=None if checkpoint is None else partial(checkpoint.save, self, run),
+            stopping_state=stopping_state,
         )
 
-    def _table_optimizer_params(self, sparse):
-        """Route ``embedding_learning_rate`` and ``embedding_epsilon`` to the tables' Adam.
-
-        Sparse tables have an optimizer of their own; dense ones are a parameter
-        group of the one Adam (skorch's ``param_groups``, matched by name).
-        """
-        lr = self.embedding_learning_rate
-        table = {"lr": self.learning_rate if lr is None else lr, "eps": self.embedding_epsilon}
-        if sparse:
-            return {f"optimizer_sparse__{name}": value for name, value in table.items()}
-        return {"optimizer__param_groups": [("*embedding.weight", table)]}
-
-    def _module_fields(self):
-        """Return the network's fields: per-field cardinalities, widths, multi-valued flags."""
-        names, slices = self._names(), self.field_slices_
-        return {
-            "cardinalities": [int(self.cardinalities_[s.start]) for s in slices],
-            "widths": [s.stop - s.start for s in slices],
-            "multi_valued": [_slots.is_multi_valued(names, s) for s in slices],
-            "pooling": self.pooling,
-        }
+    def _build_net(self, batch_size, valid, callbacks, run=None, model=None, module=None):
+        """Build the skorch net of ``model`` (default ``self.model``) or ``module``."""
+        return build_net(
+            self,
+            module,
+            model=model,
+            criterion=self._criterion(),
+            optimizer_sparse=self._sparse_optimizer,
+            seed=self._seed,
+            batch_size=batch_size,
+            valid=valid,
+            callbacks=callbacks,
+            part=(0, 1) if run is None else run.part,
+        )
 
     # -- predicting ------------------------------------------------------
 
     def _raw_logits(self, X):
         """Validate ``X`` and return the network's uncalibrated logits, one per row."""
         check_is_fitted(self)
-        if isinstance(X, ParquetShards):
-            self._check_shard_fields(X)
+        if isinstance(X, FieldData):  # its fields are stored: checked, not validated
+            X.check_fields(*self._fitted_fields())
             return self.net_.predict_logits(X, _PREDICT_BATCH_SIZE)  # no targets needed
-        X = self._validate_input(X, reset=False)
-        check_codes(X, self.value_fields_, self.cardinalities_, self._names())
+        X = validate_input(self, X, reset=False)
+        check_codes(X, self.value_fields_, self.cardinalities_, names_of(self))
         dataset = FieldDataset(*self._as_tensors(X))
         with _distributed.torch_threads(self.n_threads):
             logits = self.net_.predict_logits(dataset, _PREDICT_BATCH_SIZE)
         if np.isnan(logits).any():
             row = int(np.flatnonzero(np.isnan(logits))[0])
-            raise_nan_logit(X, row, self.value_fields_, self._names())
+            raise_nan_logit(X, row, self.value_fields_, names_of(self))
         return logits
 
     # -- shared by fit and predict ---------------------------------------
 
-    def _validate_input(self, X, y="no_validation", *, reset):
-        """``validate_data``, with errors that name the column of a non-number, NaN or inf."""
-        try:
-            out = validate_data(self, X, y, reset=reset, dtype=_DTYPES, ensure_all_finite=False)
-        except (TypeError, ValueError) as error:
-            cell = first_non_number(X)
-            if cell is None:
-                raise
-            column, row, value = cell
-            raise type(error)(  # TypeError for cells of a non-number type, as numpy says
-                f"{type(self).__name__} needs numbers (field codes or values), but column "
-                f"{column_label(column, self._names())} holds {value!r} at row {row} "
-                f"({error}). Encode raw columns with FieldEncoder first, for example in a "
-                "Pipeline."
-            ) from error
-        check_finite(out[0] if isinstance(out, tuple) else out, self._names(), type(self).__name__)
-        return out
-
     def _as_tensors(self, X):
         return as_tensors(X, self.value_fields_, self.cardinalities_)
 
-    def _names(self):
-        """``feature_names_in_`` where fitted on a DataFrame, to name columns in errors."""
-        return getattr(self, "feature_names_in_", None)
-
-
-def auto_batch_size(n_train):
-    """Return the rows per step of ``batch_size="auto"`` for ``n_train`` training rows.
-
-    ``n_train // 32`` (about 32 steps an epoch), at least 16 and at most 1024, and
-    never more than ``n_train``: 1024 from 32,768 training rows on, 200 for 6,400.
-
-    Examples
-    --------
-    >>> from sklearn_deepfm._base import auto_batch_size
-    >>> [auto_batch_size(n) for n in (10, 200, 6_400, 38_481, 1_000_000)]
-    [10, 16, 200, 1024, 1024]
-    """
-    size = min(_AUTO_BATCH_MAX, max(_AUTO_BATCH_MIN, n_train // _AUTO_STEPS_PER_EPOCH))
-    return max(1, min(size, n_train))
-
-
-def _kept_epochs(net):
-    """Return the epochs whose weights ``net`` kept: early stopping's best, else all it ran."""
-    stopping = dict(net.callbacks_).get("early_stopping")
-    return stopping.best_epoch_ if stopping is not None else len(net.history)
+    def _fitted_fields(self):
+        """Return the fields as fitted: column names (``x0``, ... without), cardinalities, kinds."""
+        names = names_of(self)
+        if names is None:
+            names = [f"x{j}" for j in range(self.n_features_in_)]
+        return names, self.cardinalities_, self.value_fields_

@@ -1,4 +1,4 @@
-"""Platt scaling of logits on held-out rows.
+"""Platt scaling of logits on held-out rows, the classifier's calibration.
 
 A network stopped at its best validation AUC ranks well but tends to be
 overconfident; an affine map of its logit, ``scale * logit + shift`` with
@@ -7,7 +7,37 @@ overconfident; an affine map of its logit, ``scale * logit + shift`` with
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import log_expit
+from scipy.special import expit, log_expit
+
+from ._net import _PREDICT_BATCH_SIZE
+
+
+def platt_scaling(net, valid):
+    """Return ``(scale, shift)`` of the Platt scaling of ``net``'s logits on ``valid``."""
+    logits, y, weight = net.predict_logits(valid, _PREDICT_BATCH_SIZE, with_targets=True)
+    return fit_platt(logits, y, weight)
+
+
+def carried_platt(calibration, stopped, refitted, train):
+    """Return the Platt scaling of ``refitted``, towards ``stopped``'s calibrated probabilities.
+
+    The scaling ``calibration`` was fitted to the early-stopped network's logits on
+    rows it had not seen; the refitted network has no such rows. On the rows both
+    trained on, ``train``, the refitted network's scaling is fitted with the first's
+    calibrated probabilities as soft labels (each row once as a click with weight p,
+    once as none with weight 1 - p): the log loss between the two is least where the
+    probabilities matter, which a line between logits is not when clicks are rare.
+    """
+    scale, shift = calibration
+    old = stopped.predict_logits(train, _PREDICT_BATCH_SIZE)
+    new, _, weight = refitted.predict_logits(train, _PREDICT_BATCH_SIZE, with_targets=True)
+    p = expit(scale * old + shift)
+    weight = np.ones_like(p) if weight is None else weight
+    return fit_platt(
+        np.concatenate([new, new]),
+        np.concatenate([np.ones_like(p), np.zeros_like(p)]),
+        np.concatenate([p * weight, (1 - p) * weight]),
+    )
 
 
 def fit_platt(logits, y, sample_weight=None):

@@ -4,18 +4,37 @@ One file, ``checkpoint.zip`` in the estimator's ``checkpoint_dir``: ``state.json
 (the ``_json`` codec's form of the state) and ``tensors.safetensors``. It is
 written beside the old one and moved over it with ``os.replace``, so a crash while
 writing leaves the previous checkpoint whole. Nothing in it is unpickled.
+
+A ``FitCheckpoint`` is one fit's: its identity (parameters, seed, data), so that
+only the same fit resumes from it; what an epoch saves (the estimator's fitted
+state, training's random stream, early stopping's state, FNN's pre-training
+epochs); what resuming restores; and its removal once the fit has ended.
 """
 
 import json
 import os
 import zipfile
 from pathlib import Path
+from typing import NamedTuple
 
-from skorch.callbacks import Callback
+import torch
 
 from .. import _json
+from . import _distributed
+from ._callbacks import early_stopping
 
 FILE = "checkpoint.zip"
+# Parameters that leave what a fit computes as it is: they do not make it another fit.
+_NOT_IDENTITY = {"verbose", "checkpoint_dir", "device", "random_state", "warm_start"}
+
+
+class Resumed(NamedTuple):
+    """What a fit resumed from its checkpoint continues from."""
+
+    epochs: int  # the epochs it had done
+    torch_rng: torch.Tensor  # training's random stream (dropout), as saved
+    early_stopping: dict | None  # ResumableEarlyStopping's state
+    fm_epochs: int | None  # the epochs FNN's pre-training kept, for a refit
 
 
 def write(directory, state):
@@ -61,11 +80,79 @@ def remove(directory):
     (Path(directory) / FILE).unlink(missing_ok=True)
 
 
-class EpochCheckpoint(Callback):
-    """Call ``write_state(net)`` after each epoch (after early stopping has scored it)."""
+class FitCheckpoint:
+    """The checkpoint of one fit, in ``directory``.
 
-    def __init__(self, write_state):
-        self.write_state = write_state
+    Parameters
+    ----------
+    directory : str or path-like
+        The estimator's ``checkpoint_dir``.
+    identity : dict
+        What makes the fit itself (see ``FitCheckpoint.of``): a checkpoint of
+        another fit is refused.
+    """
 
-    def on_epoch_end(self, net, **kwargs):
-        self.write_state(net)
+    def __init__(self, directory, identity):
+        self.directory = directory
+        self.identity = identity
+
+    @classmethod
+    def of(cls, estimator, seed, train, valid):
+        """Return the checkpoint of ``estimator``'s fit from ``seed`` on ``train`` and ``valid``."""
+        params = estimator.get_params(deep=False)
+        params = {k: v for k, v in params.items() if k not in _NOT_IDENTITY}
+        identity = {
+            "params": repr(sorted(params.items())),
+            "seed": int(seed),
+            "data": [None if part is None else part.fingerprint() for part in (train, valid)],
+        }
+        return cls(estimator.checkpoint_dir, identity)
+
+    def save(self, estimator, run, net):
+        """Save the fit after an epoch of ``net``, as the ``EpochCheckpoint`` callback does.
+
+        The checkpoint holds ``estimator``'s fitted state, training's random stream,
+        early stopping's state and the FNN pre-training epochs of ``run``.
+        """
+        if _distributed.rank() != 0:  # one writer; every rank resumes from its file
+            return
+        state = estimator._get_fitted_state(include_optimizer=True)
+        state["fitted"].setdefault("calibration_", (1.0, 0.0))  # set anew when the fit ends
+        state["history"] = [_json.plain(epoch) for epoch in state["history"]]
+        stopping = early_stopping(net)
+        checkpoint = {
+            "run": self.identity,
+            "fit_epochs": len(net.history),  # a checkpointed fit is a first fit
+            "state": state,
+            "torch_rng": torch.get_rng_state(),  # training's stream (dropout), in fork_rng
+            "early_stopping": None if stopping is None else stopping.state(),
+            "fm_epochs": run.fm_epochs,  # FNN's, for a refit
+        }
+        write(self.directory, checkpoint)
+
+    def restore(self, estimator):
+        """Restore ``estimator``'s fitted state from this fit's checkpoint.
+
+        Returns
+        -------
+        Resumed or None
+            What training continues from; None when there is no checkpoint.
+        """
+        saved = read(self.directory)
+        if saved is None:
+            return None
+        if saved["run"] != self.identity:
+            raise ValueError(
+                f"The checkpoint in {self.directory} belongs to another fit (other "
+                "parameters, seed or data). Remove it, or pass another checkpoint_dir."
+            )
+        # older checkpoints kept FNN's epochs among the fitted attributes too
+        saved["state"]["fitted"].pop("_fm_epochs", None)
+        estimator._set_fitted_state(saved["state"])
+        return Resumed(
+            saved["fit_epochs"], saved["torch_rng"], saved["early_stopping"], saved.get("fm_epochs")
+        )
+
+    def remove(self):
+        """Remove the checkpoint, once the fit it belongs to has ended."""
+        remove(self.directory)

@@ -2,7 +2,7 @@
 
 A script that fits in one process runs unchanged on several: each process (rank)
 joins torchrun's process group on its first fit, takes its slice of every batch
-(``_data.part_of``; the batches are the same on all ranks, drawn from the same
+(``data``'s ``part_of``; the batches are the same on all ranks, drawn from the same
 seed), and trains the module wrapped in ``DistributedDataParallel``, which averages
 the gradients. Every rank scores the whole validation split, so early stopping and
 calibration decide the same everywhere; the module is unwrapped after training, so
@@ -39,6 +39,11 @@ def rank():
     if distributed.is_available() and distributed.is_initialized():
         return distributed.get_rank()
     return 0
+
+
+def verbosity(verbose):
+    """``verbose``, on rank 0 of a data-parallel fit only: one log, not one per process."""
+    return verbose if rank() == 0 else 0
 
 
 def sparse_gradients_allowed():

@@ -1,32 +1,29 @@
 """What a fitted DeepFM estimator is, as plain values: for model files and checkpoints.
 
-``FittedStateMixin`` gives ``BaseDeepFM`` the pair of methods that persistence and
-export use (``_get_fitted_state``, ``_set_fitted_state``: the fitted attributes,
-the network's class, arguments and weights, its history, random generators and
-optimizers), and the per-epoch checkpoints of a fit, made of that same state plus
-what a fit in progress also needs (its random stream, early stopping's state).
+``FittedStateMixin`` gives ``BaseDeepFM`` the pair of methods that persistence,
+export and checkpoints use (``_get_fitted_state``, ``_set_fitted_state``: the
+fitted attributes, the network's class, arguments and weights, its history, random
+generators and optimizers), and the check of restored attributes that each
+estimator extends (``_check_fitted_state``).
 """
 
-import hashlib
 import re
 
 import torch
 from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
-from .._json import plain
-from ..data import ParquetShards
 from ..nn import MODULES, has_batch_norm
-from . import _checkpoint, _distributed
+from ._net import module_fields
 
 # What a saved state may name as a fitted attribute.
 _ATTRIBUTE = re.compile(r"_?[a-z][a-z0-9_]*")
-# Attributes of a fit in progress, never part of a fitted state.
-_TRANSIENT = {"net_", "_checkpoint_run", "_part"}
+# The fitted attribute that the state describes apart, as its network.
+_NETWORK = "net_"
 
 
 class FittedStateMixin:
-    """The fitted state of ``BaseDeepFM`` out and in, and the checkpoints of its fits."""
+    """The fitted state of ``BaseDeepFM``, out and in."""
 
     def _get_fitted_state(self, include_optimizer=False):
         """Return the fitted state: plain values, numpy arrays and tensors.
@@ -45,9 +42,7 @@ class FittedStateMixin:
         if include_optimizer:
             optimizers = {name: opt.state_dict() for name, opt in net.optimizers().items()}
         return {
-            "fitted": {
-                k: v for k, v in vars(self).items() if k not in params and k not in _TRANSIENT
-            },
+            "fitted": {k: v for k, v in vars(self).items() if k not in params and k != _NETWORK},
             "module": {
                 "class": type(module).__name__,
                 "args": {k[8:]: v for k, v in net_params.items() if k.startswith("module__")},
@@ -71,7 +66,7 @@ class FittedStateMixin:
                 or not _ATTRIBUTE.fullmatch(name)
                 or hasattr(type(self), name)  # methods and class attributes stay
                 or name in params
-                or name == "net_"
+                or name == _NETWORK
             ):
                 raise ValueError(f"the saved state sets the attribute {name!r}, which it may not.")
             setattr(self, name, value)
@@ -82,14 +77,15 @@ class FittedStateMixin:
                 f"the saved state names the network class {module['class']!r}; it may only "
                 f"name {sorted(MODULES)}."
             )
-        fields = self._module_fields()
+        fields = module_fields(self)
         if list(module["args"].get("cardinalities", ())) != fields["cardinalities"]:
             raise ValueError("the network's cardinalities differ from the estimator's.")
         if any(module["args"].get(key, fields[key]) != fields[key] for key in fields):
             raise ValueError("the network's fields differ from the estimator's.")
         # files of versions before batch_size="auto" have no batch_size_
         batch_size = getattr(self, "batch_size_", self.batch_size)
-        net = self._build_net(batch_size, None, module=(MODULES[module["class"]], module["args"]))
+        module_spec = (MODULES[module["class"]], module["args"])
+        net = self._build_net(batch_size, None, callbacks=[], module=module_spec)
         with torch.random.fork_rng(devices=[]):  # the user's random streams stay untouched
             net.initialize()
         _load_weights(net.module_, module["state"], module["class"])
@@ -138,52 +134,6 @@ class FittedStateMixin:
                 "cardinalities of at least 1."
             )
 
-    # -- checkpoints of a fit in progress ---------------------------------
-
-    def _run_identity(self, train, valid):
-        """Describe this fit (parameters, seed, data) so a checkpoint resumes only itself."""
-        ignored = {"verbose", "checkpoint_dir", "device", "random_state", "warm_start"}
-        params = {k: v for k, v in self.get_params(deep=False).items() if k not in ignored}
-        return {
-            "params": repr(sorted(params.items())),
-            "seed": int(self._seed),
-            "data": [_fingerprint(part) for part in (train, valid)],
-        }
-
-    def _write_checkpoint(self, net):
-        """Save the fit after an epoch: its fitted state, random stream and early stopping."""
-        if _distributed.rank() != 0:  # one writer; every rank resumes from its file
-            return
-        state = self._get_fitted_state(include_optimizer=True)
-        state["fitted"].setdefault("calibration_", (1.0, 0.0))  # set anew when the fit ends
-        state["history"] = [plain(epoch) for epoch in state["history"]]
-        stopping = dict(net.callbacks_).get("early_stopping")
-        checkpoint = {
-            "run": self._checkpoint_run,
-            "fit_epochs": len(net.history),  # a checkpointed fit is a first fit
-            "state": state,
-            "torch_rng": torch.get_rng_state(),  # training's stream (dropout), in fork_rng
-            "early_stopping": None if stopping is None else stopping.state(),
-            "fm_epochs": getattr(self, "_fm_epochs", None),  # FNN's, for a refit
-        }
-        _checkpoint.write(self.checkpoint_dir, checkpoint)
-
-    def _resume_net(self, saved, train, valid):
-        """Rebuild the net of a checkpoint of this same fit, to train its remaining epochs."""
-        if saved["run"] != self._checkpoint_run:
-            raise ValueError(
-                f"The checkpoint in {self.checkpoint_dir} belongs to another fit (other "
-                "parameters, seed or data). Remove it, or pass another checkpoint_dir."
-            )
-        self._set_fitted_state(saved["state"])
-        net = self._continue_net(train, valid)
-        stopping = dict(net.callbacks_).get("early_stopping")
-        if stopping is not None:
-            stopping.resume_state = saved["early_stopping"]
-        self._torch_rng_state = saved["torch_rng"]
-        self._fm_epochs = saved.get("fm_epochs")
-        return net
-
 
 def epochs_of(history):
     """Return a skorch history's epochs without their per-batch records."""
@@ -212,16 +162,3 @@ def _restore(setter, state, what):
         setter(state)
     except (RuntimeError, TypeError, KeyError) as exc:
         raise ValueError(f"the state of {what!r} does not fit: {exc}") from exc
-
-
-def _fingerprint(dataset):
-    """Return a cheap identity of a dataset: its size, and a hash of its first and last rows."""
-    if dataset is None:
-        return None
-    if isinstance(dataset, ParquetShards):
-        return [len(dataset), [str(path) for path in dataset.paths_]]
-    digest = hashlib.blake2b(digest_size=16)
-    for part in (dataset.codes, dataset.values, dataset.y):
-        if part is not None:
-            digest.update(part[:1000].numpy().tobytes() + part[-1000:].numpy().tobytes())
-    return [len(dataset), digest.hexdigest()]

@@ -1,89 +1,33 @@
 """The skorch net behind the estimators: loss, optimizers, epoch hooks and the forward path.
 
 skorch's defaults suit generic data; CTR training wants a loss weighted per row,
-sparse embedding updates, an AUC on the validation split and batches cut from
-whole tensors (``_data``). Training, validation and prediction all run the
-module through ``CTRNet.infer``.
+sparse embedding updates and batches cut whole by the data (``data.FieldData``).
+Training, validation and prediction all run the module through ``CTRNet.infer``.
+``build_net`` routes an estimator's parameters to a ``CTRNet``; the callbacks it is
+given live in ``_callbacks``.
 """
-
-import re
-import sys
 
 import numpy as np
 import torch
-from sklearn.metrics import roc_auc_score
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EarlyStopping, PrintLog, ProgressBar
+from skorch.callbacks import ProgressBar
+from skorch.helper import predefined_split
 
+from .. import _slots
 from ..data import BatchIterator
-from ..nn import CatchUpAdam, FieldEmbedding
+from ..nn import MODELS, CatchUpAdam, FieldEmbedding
+from . import _distributed
+from ._callbacks import EpochLog
 
-
-class ValidAUC(Callback):
-    """Record ``valid_auc``, the ROC AUC of the validation split, after each epoch."""
-
-    def on_epoch_begin(self, net, **kwargs):
-        self.logits_, self.targets_ = [], []
-
-    def on_batch_end(self, net, batch, training, **kwargs):
-        if not training:
-            self.logits_.append(kwargs["y_pred"].detach().cpu())
-            self.targets_.append(batch[1]["y"].cpu())
-
-    def on_epoch_end(self, net, **kwargs):
-        if not self.targets_:
-            return
-        targets = torch.cat(self.targets_).numpy()
-        if len(np.unique(targets)) == 2:
-            net.history.record("valid_auc", roc_auc_score(targets, torch.cat(self.logits_)))
-
-
-class ResumableEarlyStopping(EarlyStopping):
-    """skorch's ``EarlyStopping``, whose state a checkpoint can save and restore.
-
-    ``resume_state`` (from ``state()``), when set, replaces the fresh state that
-    ``on_train_begin`` gives, so that a resumed fit stops where the first would.
-    """
-
-    resume_state = None
-
-    def on_train_begin(self, net, **kwargs):
-        """Start as skorch does, or from ``resume_state``."""
-        super().on_train_begin(net, **kwargs)
-        if self.resume_state is not None:
-            state, self.resume_state = self.resume_state, None
-            self.misses_, self.best_epoch_ = state["misses"], state["best_epoch"]
-            self.dynamic_threshold_ = state["threshold"]
-            self.best_model_weights_ = state["best_model_weights"]
-
-    def state(self):
-        """Return the state a checkpoint keeps: misses, threshold, best epoch and weights."""
-        return {
-            "misses": int(self.misses_),
-            "threshold": float(self.dynamic_threshold_),
-            "best_epoch": int(self.best_epoch_),
-            "best_model_weights": self.best_model_weights_,
-        }
-
-
-class EpochLog(PrintLog):
-    """skorch's epoch table, with its colour codes only when it prints to a terminal."""
-
-    def format_row(self, row, key, color):
-        """Format one cell; drop the ANSI colour codes unless ``sink`` prints to a terminal."""
-        text = super().format_row(row, key, color)
-        if isinstance(text, str) and not (self.sink is print and sys.stdout.isatty()):
-            text = _ANSI.sub("", text)
-        return text
-
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# Rows per forward pass at prediction and validation: large enough to amortise the
+# call overhead, small enough to bound the activations' memory.
+_PREDICT_BATCH_SIZE = 65_536
 
 
 class CTRNet(NeuralNet):
     """skorch net with a per-row weighted loss and optional sparse embedding updates.
 
-    Batches are ``(inputs, targets)`` of a ``FieldDataset``: ``inputs`` go to the
+    Batches are ``(inputs, targets)`` of a ``FieldData``: ``inputs`` go to the
     module, ``targets["y"]`` and ``targets["sample_weight"]`` to the loss.
 
     Parameters beyond ``NeuralNet``'s
@@ -182,7 +126,7 @@ class CTRNet(NeuralNet):
             loss = (per_row * weight).sum() / weight.sum().clamp_min(1e-12)
         if training and self.embedding_l2 > 0:
             loss = loss + self.embedding_l2 * _embedding_penalty(self.module_, X)
-        if "loss_scale" in y_true:  # a data-parallel rank's share (see _data.part_of)
+        if "loss_scale" in y_true:  # a data-parallel rank's share (see data's part_of)
             loss = loss * y_true["loss_scale"].to(loss.device)
         return loss
 
@@ -205,6 +149,111 @@ class CTRNet(NeuralNet):
             return logits
         weight = None if not weights or weights[0] is None else torch.cat(weights).numpy()
         return logits, torch.cat(targets).numpy(), weight
+
+
+def build_net(
+    estimator,
+    module=None,
+    *,
+    model=None,
+    criterion,
+    optimizer_sparse,
+    seed,
+    batch_size,
+    valid,
+    callbacks,
+    part=(0, 1),
+):
+    """Build the skorch net of an estimator: the one place that knows skorch's parameter routing.
+
+    Parameters
+    ----------
+    estimator : BaseDeepFM
+        Its parameters (the network's shape, learning rates, ``max_epochs``,
+        ``embedding_l2``, ``device``, ...) and fields go to the net.
+    module : tuple or None
+        ``(class, arguments)`` of a saved network; None builds ``model``'s.
+    model : str or None
+        A name of ``nn.MODELS``; None takes ``estimator.model``.
+    criterion, optimizer_sparse : class
+        The loss and the sparse embedding tables' optimizer.
+    seed : int
+        Seeds the order of the training batches.
+    batch_size : int
+    valid : FieldData or None
+        The validation split, scored after each epoch.
+    callbacks : list of tuple
+    part : tuple of int, default=(0, 1)
+        ``(rank, world_size)`` of a data-parallel fit.
+
+    Returns
+    -------
+    CTRNet
+    """
+    sparse = estimator.sparse_embeddings and _distributed.sparse_gradients_allowed()
+    if module is None:
+        module_class, parts = MODELS[model or estimator.model]
+        module_args = {
+            **module_fields(estimator),
+            "embedding_dim": estimator.embedding_dim,
+            "hidden_layer_sizes": tuple(estimator.hidden_layer_sizes),
+            "dropout": estimator.dropout,
+            "batch_norm": estimator.batch_norm_,
+            "sparse": sparse,
+            **parts,
+        }
+    else:
+        module_class, module_args = module
+    return CTRNet(
+        module=module_class,
+        **{f"module__{name}": value for name, value in module_args.items()},
+        criterion=criterion,
+        criterion__reduction="none",
+        optimizer=torch.optim.Adam,
+        optimizer_sparse=optimizer_sparse,
+        lr=estimator.learning_rate,
+        **_table_optimizer_params(estimator, sparse),
+        max_epochs=estimator.max_epochs,
+        batch_size=batch_size,
+        iterator_train=BatchIterator,
+        iterator_train__shuffle=True,
+        iterator_train__generator=torch.Generator().manual_seed(seed),
+        iterator_train__part=part,
+        iterator_valid=BatchIterator,
+        iterator_valid__batch_size=_PREDICT_BATCH_SIZE,
+        train_split=None if valid is None else predefined_split(valid),
+        callbacks=callbacks,
+        sparse_embeddings=sparse,
+        embedding_l2=estimator.embedding_l2,
+        verbose=_distributed.verbosity(estimator.verbose),
+        device=estimator.device,
+    )
+
+
+def module_fields(estimator):
+    """Return the network's fields: per-field cardinalities, widths, multi-valued flags."""
+    names = getattr(estimator, "feature_names_in_", None)
+    slices = estimator.field_slices_
+    return {
+        "cardinalities": [int(estimator.cardinalities_[s.start]) for s in slices],
+        "widths": [s.stop - s.start for s in slices],
+        "multi_valued": [_slots.is_multi_valued(names, s) for s in slices],
+        "pooling": estimator.pooling,
+    }
+
+
+def _table_optimizer_params(estimator, sparse):
+    """Route ``embedding_learning_rate`` and ``embedding_epsilon`` to the tables' Adam.
+
+    Sparse tables have an optimizer of their own; dense ones are a parameter
+    group of the one Adam (skorch's ``param_groups``, matched by name).
+    """
+    lr = estimator.embedding_learning_rate
+    lr = estimator.learning_rate if lr is None else lr
+    table = {"lr": lr, "eps": estimator.embedding_epsilon}
+    if sparse:
+        return {f"optimizer_sparse__{name}": value for name, value in table.items()}
+    return {"optimizer__param_groups": [("*embedding.weight", table)]}
 
 
 def _is_embedding(parameter_name):

@@ -1,6 +1,6 @@
 """``DeepFMRegressor``: DeepFM as a scikit-learn regressor, trained through skorch."""
 
-from numbers import Real
+import functools
 
 import numpy as np
 from sklearn.base import RegressorMixin
@@ -8,6 +8,7 @@ from torch import nn
 
 from .._sklearn import StrOptions, fit_context
 from ._base import BaseDeepFM
+from ._targets import numeric_targets, standardisation, standardised
 
 # Per-row losses on the standardised target; HuberLoss's delta is 1.0, one standard
 # deviation of y.
@@ -64,13 +65,10 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         them rather than by about the step size, which damps the memorising
         of rare codes (see :class:`DeepFMClassifier`).
     batch_size : int or "auto", default=256
-        Rows per training step; capped at the number of training rows.
-        Smaller than the 1024 of large data: on MovieLens 100K (80k training
-        ratings, seeds 0-2) 256 gave a test RMSE of 0.916 against 0.924, and
-        on a few thousand rows 1024 makes too few steps an epoch for early
-        stopping to see the validation loss fall. "auto" is the classifier's
-        rule (``n // 32`` training rows, between 16 and 1024), which gives
-        MovieLens 100K batches of 1024: so 256 stays the regressor's default.
+        Rows per training step; capped at the number of training rows. "auto"
+        is the classifier's rule (``n // 32`` training rows, between 16 and
+        1024), whose batches of 1024 did worse on MovieLens 100K than 256 (see
+        ``benchmarks/README.md``).
     max_epochs : int, default=50
         Maximum number of passes over the training data.
     early_stopping : "auto" or bool, default="auto"
@@ -263,8 +261,7 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         self : DeepFMRegressor
             The fitted regressor.
         """
-        first = not (self.warm_start and hasattr(self, "net_"))
-        return self._fit(X, y, sample_weight, first=first)
+        return self._fit(X, y, sample_weight)
 
     @fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
@@ -294,7 +291,7 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         self : DeepFMRegressor
             The regressor, trained one more epoch.
         """
-        return self._fit(X, y, sample_weight, first=not hasattr(self, "net_"), epochs=1)
+        return self._fit(X, y, sample_weight, incremental=True)
 
     def predict(self, X):
         """Return the predicted target of each row, in the units of ``y``.
@@ -311,38 +308,28 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
 
     # -- the target: standardisation and loss ---------------------------
 
-    @property
+    def _target_map(
+        self, labels, *, first, classes=None, partial=False, sample_weight=None, distinct=False
+    ):
+        """Learn ``y_mean_`` and ``y_scale_`` on a first fit; map ``y`` to standardised floats."""
+        y = numeric_targets(labels)
+        if distinct:  # the mean and scale need every label and its weight
+            raise NotImplementedError(
+                f"{type(self).__name__} does not train from ParquetShards; DeepFMClassifier does."
+            )
+        if first:
+            self.y_mean_, self.y_scale_ = standardisation(y, sample_weight)
+        return functools.partial(standardised, mean=self.y_mean_, scale=self.y_scale_)
+
     def _criterion(self):
         return _LOSSES[self.loss]
 
-    def _targets(self, y, classes=None, *, first=True, partial=False, sample_weight=None):
-        """Return ``y`` standardised, learning ``y_mean_`` and ``y_scale_`` on a first fit."""
-        y = _numeric_targets(y)
-        if first:
-            mean = np.average(y, weights=sample_weight)
-            scale = np.sqrt(np.average((y - mean) ** 2, weights=sample_weight))
-            if not np.isfinite(scale):
-                raise ValueError(
-                    "y is too large to standardise in float64: its standard deviation "
-                    f"overflows (largest magnitude {np.abs(y).max():g}). Rescale y, e.g. to "
-                    "thousands or millions."
-                )
-            self.y_mean_ = float(mean)
-            self.y_scale_ = float(scale) if scale > 0 else 1.0
-        return (y - self.y_mean_) / self.y_scale_
-
-    def _stratify(self, target):
-        return None
-
     def _monitor(self):
-        """Return what early stopping watches: ``(history key, lower_is_better)``."""
-        return "valid_loss", True
+        """Watch the validation loss, which skorch records."""
+        return "valid_loss", True, []
 
-    def _scoring_callbacks(self):
-        return []
-
-    def _finish_fit(self, valid):
-        pass
+    def _after_training(self, valid, stopped=None, train=None):
+        """Nothing to fit: ``predict`` maps the output back with ``y_mean_`` and ``y_scale_``."""
 
     def _check_fitted_state(self):
         super()._check_fitted_state()
@@ -352,18 +339,3 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
                 "the regressor's fitted attributes are inconsistent: expected a finite "
                 "y_mean_ and a positive, finite y_scale_."
             )
-
-
-def _numeric_targets(y):
-    """``y`` as float64, or a ValueError naming the first entry that is not a number."""
-    if y.dtype.kind in "biuf":
-        return y.astype(np.float64)
-    numbers = [isinstance(v, Real) for v in y] if y.dtype.kind == "O" else [False] * len(y)
-    if all(numbers):
-        return y.astype(np.float64)
-    row = numbers.index(False)
-    value = y[row].item() if isinstance(y[row], np.generic) else y[row]
-    raise ValueError(
-        f"DeepFMRegressor needs numeric targets, but y holds {value!r} at row {row} "
-        f"(dtype {y.dtype}). Convert y to numbers, or use DeepFMClassifier for class labels."
-    )

@@ -1,7 +1,9 @@
 """Input checks of the DeepFM estimators, with errors that name the column, row and value at fault.
 
-Each check takes ``names``, the fitted ``feature_names_in_`` or None, to name a
-column by its position and, where known, its DataFrame name.
+``validate_input`` is scikit-learn's ``validate_data`` with such errors;
+``learn_fields`` and ``group_fields`` read the fields of validated arrays. Each
+check takes ``names``, the fitted ``feature_names_in_`` or None, to name a column
+by its position and, where known, its DataFrame name.
 """
 
 import os
@@ -10,9 +12,97 @@ from numbers import Integral, Number
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.utils.validation import validate_data
+
+from .. import _slots
 
 # The network computes in float32: larger numbers would become infinite.
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+# Integer and float input keep their dtype; anything else (lists, object arrays)
+# becomes float64, which never truncates a continuous value.
+_DTYPES = [np.float64, np.float32, np.int64, np.int32]
+
+
+def validate_input(estimator, X, y="no_validation", *, reset):
+    """``validate_data``, with errors that name the column of a non-number, NaN or inf.
+
+    The column names are those ``validate_data`` has just fitted or checked.
+    """
+    try:
+        out = validate_data(estimator, X, y, reset=reset, dtype=_DTYPES, ensure_all_finite=False)
+    except (TypeError, ValueError) as error:
+        cell = first_non_number(X)
+        if cell is None:
+            raise
+        column, row, value = cell
+        raise type(error)(  # TypeError for cells of a non-number type, as numpy says
+            f"{type(estimator).__name__} needs numbers (field codes or values), but column "
+            f"{column_label(column, names_of(estimator))} holds {value!r} at row {row} "
+            f"({error}). Encode raw columns with FieldEncoder first, for example in a "
+            "Pipeline."
+        ) from error
+    X_checked = out[0] if isinstance(out, tuple) else out
+    check_finite(X_checked, names_of(estimator), type(estimator).__name__)
+    return out
+
+
+def names_of(estimator):
+    """``feature_names_in_`` where fitted on a DataFrame, else None: to name columns in errors."""
+    return getattr(estimator, "feature_names_in_", None)
+
+
+def learn_fields(X, embedding_dim, device, names):
+    """Decide which columns of validated ``X`` are codes and which continuous values.
+
+    Returns
+    -------
+    value_fields : ndarray of bool of shape (n_columns,)
+        True for the columns holding a non-integer.
+    cardinalities : ndarray of int64 of shape (n_columns,)
+        The largest code of each code column plus one; 1 for a value column.
+    """
+    if X.dtype.kind in "iu":  # integer columns are all codes; no rounding copy
+        value_fields = np.zeros(X.shape[1], dtype=bool)
+    else:
+        value_fields = np.any(X != np.round(X), axis=0)
+    codes = X[:, ~value_fields] if value_fields.any() else X
+    check_non_negative(X, codes, value_fields, names)
+    cardinalities = np.ones(X.shape[1], dtype=np.int64)
+    if codes.size:
+        largest = codes.max(axis=0)
+        check_table_size(largest, value_fields, embedding_dim, device, names)
+        cardinalities[~value_fields] = largest.astype(np.int64) + 1
+    return value_fields, cardinalities
+
+
+def group_fields(names, value_fields, cardinalities):
+    """Group the columns into the network's fields, by their names.
+
+    A run of slot columns ``name[0]``, ``name[1]``, ... is one multi-valued field,
+    whose slots share one vocabulary, so the largest cardinality among them.
+
+    Returns
+    -------
+    field_slices : list of slice
+        The columns of each field.
+    cardinalities : ndarray of int64
+        ``cardinalities``, each multi-valued field's slots at their largest.
+    """
+    n_columns = len(cardinalities)
+    field_slices = _slots.field_slices(names) or [slice(j, j + 1) for j in range(n_columns)]
+    cardinalities = cardinalities.copy()
+    for columns in field_slices:
+        if not _slots.is_multi_valued(names, columns):
+            continue
+        if value_fields[columns].any():
+            column = columns.start + int(np.argmax(value_fields[columns]))
+            raise ValueError(
+                f"Column {column_label(column, names)} is a slot of a multi-valued field "
+                "(its name ends in [i]), so it must hold integer codes, not continuous "
+                "values. Encode the field with FieldEncoder(multi_valued=...)."
+            )
+        cardinalities[columns] = cardinalities[columns].max()
+    return field_slices, cardinalities
 
 
 def column_label(column, names):

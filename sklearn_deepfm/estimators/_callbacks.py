@@ -1,0 +1,143 @@
+"""The skorch callbacks of a fit: scoring, early stopping, the epoch log and the epoch checkpoint.
+
+``fit_callbacks`` gives a fit's net its callbacks in the order they must run;
+``CTRNet`` puts ``EpochLog`` in place of skorch's epoch table.
+"""
+
+import re
+import sys
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score
+from skorch.callbacks import Callback, EarlyStopping, PrintLog
+from skorch.utils import noop
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# Early stopping improves by more than ``tol`` itself, and ends on the best epoch's weights.
+_STOPPING_RULE = {"threshold_mode": "abs", "load_best": True}
+
+
+class ValidAUC(Callback):
+    """Record ``valid_auc``, the ROC AUC of the validation split, after each epoch."""
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.logits_, self.targets_ = [], []
+
+    def on_batch_end(self, net, batch, training, **kwargs):
+        if not training:
+            self.logits_.append(kwargs["y_pred"].detach().cpu())
+            self.targets_.append(batch[1]["y"].cpu())
+
+    def on_epoch_end(self, net, **kwargs):
+        if not self.targets_:
+            return
+        targets = torch.cat(self.targets_).numpy()
+        if len(np.unique(targets)) == 2:
+            net.history.record("valid_auc", roc_auc_score(targets, torch.cat(self.logits_)))
+
+
+class ResumableEarlyStopping(EarlyStopping):
+    """skorch's ``EarlyStopping``, whose state a checkpoint can save and restore.
+
+    ``resume_state`` (from ``state()``), when set, replaces the fresh state that
+    ``on_train_begin`` gives, so that a resumed fit stops where the first would.
+    """
+
+    resume_state = None
+
+    def on_train_begin(self, net, **kwargs):
+        """Start as skorch does, or from ``resume_state``."""
+        super().on_train_begin(net, **kwargs)
+        if self.resume_state is not None:
+            state, self.resume_state = self.resume_state, None
+            self.misses_, self.best_epoch_ = state["misses"], state["best_epoch"]
+            self.dynamic_threshold_ = state["threshold"]
+            self.best_model_weights_ = state["best_model_weights"]
+
+    def state(self):
+        """Return the state a checkpoint keeps: misses, threshold, best epoch and weights."""
+        return {
+            "misses": int(self.misses_),
+            "threshold": float(self.dynamic_threshold_),
+            "best_epoch": int(self.best_epoch_),
+            "best_model_weights": self.best_model_weights_,
+        }
+
+
+class EpochLog(PrintLog):
+    """skorch's epoch table, with its colour codes only when it prints to a terminal."""
+
+    def format_row(self, row, key, color):
+        """Format one cell; drop the ANSI colour codes unless ``sink`` prints to a terminal."""
+        text = super().format_row(row, key, color)
+        if isinstance(text, str) and not (self.sink is print and sys.stdout.isatty()):
+            text = _ANSI.sub("", text)
+        return text
+
+
+class EpochCheckpoint(Callback):
+    """Call ``write_state(net)`` after each epoch (after early stopping has scored it)."""
+
+    def __init__(self, write_state):
+        self.write_state = write_state
+
+    def on_epoch_end(self, net, **kwargs):
+        self.write_state(net)
+
+
+def fit_callbacks(monitor, *, patience, tol, verbose, save_epoch=None, stopping_state=None):
+    """Return the callbacks of a fit's net, as ``(name, callback)`` in the order they run.
+
+    Parameters
+    ----------
+    monitor : tuple or None
+        ``(history key, lower_is_better, scoring callbacks)``: what early stopping
+        watches, and the callbacks that record it. None without a validation
+        split, so without early stopping.
+    patience : int
+        ``n_iter_no_change``.
+    tol : float
+        The smallest change of the key that early stopping counts as improvement.
+    verbose : int
+        Early stopping reports its stop when true.
+    save_epoch : callable or None
+        The checkpoint: called with the net after each epoch.
+    stopping_state : dict or None
+        Early stopping's state in a checkpoint (``ResumableEarlyStopping.state``),
+        for a resumed fit to stop where the first would.
+
+    Returns
+    -------
+    list of tuple
+    """
+    callbacks = []
+    if monitor is not None:
+        key, lower_is_better, scoring = monitor
+        stopping = ResumableEarlyStopping(
+            monitor=key,
+            lower_is_better=lower_is_better,
+            patience=patience,
+            threshold=tol,
+            **_STOPPING_RULE,
+            sink=print if verbose else noop,
+        )
+        if stopping_state is not None:
+            stopping.resume_state = stopping_state
+        callbacks += [*scoring, ("early_stopping", stopping)]
+    if save_epoch is not None:
+        # after early stopping: an epoch that stops training is not saved, and a
+        # resumed fit runs it again to the same decision
+        callbacks.append(("checkpoint", EpochCheckpoint(save_epoch)))
+    return callbacks
+
+
+def early_stopping(net):
+    """Return the early stopping callback of a fitted ``net``, or None."""
+    return dict(net.callbacks_).get("early_stopping")
+
+
+def kept_epochs(net):
+    """Return the epochs whose weights ``net`` kept: early stopping's best, else all it ran."""
+    stopping = early_stopping(net)
+    return stopping.best_epoch_ if stopping is not None else len(net.history)

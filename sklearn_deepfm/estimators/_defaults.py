@@ -1,0 +1,85 @@
+"""The "auto" settings of the estimators' parameters, as rules on the training data.
+
+``early_stopping``, ``refit`` and ``batch_size`` follow the number of rows, the
+classifier's ``batch_norm`` its class counts. The figures behind each rule are in
+the README's "Defaults and quality" and in ``benchmarks/``.
+"""
+
+import numpy as np
+
+# With early_stopping="auto", hold out a validation split from this many rows on.
+_AUTO_EARLY_STOPPING_MIN_SAMPLES = 2_000
+# With refit="auto", retrain on all rows below this many: there the held-out tenth
+# is worth most and a second training costs seconds to a minute.
+_AUTO_REFIT_MAX_SAMPLES = 100_000
+# batch_size="auto": about this many steps an epoch on small data, so that a few
+# thousand rows train as far in a few epochs as large data does in one; the batch
+# stays between the two bounds (large batches are fast per row).
+_AUTO_STEPS_PER_EPOCH = 32
+_AUTO_BATCH_MIN, _AUTO_BATCH_MAX = 16, 1024
+# batch_norm="auto": batch normalisation from this many training rows of each class on.
+_AUTO_BATCH_NORM_MIN_CLASS_ROWS = 5_000
+
+
+def early_stopping_on(early_stopping, n_rows):
+    """Return whether ``early_stopping`` ("auto" or bool) holds out a split of ``n_rows`` rows."""
+    if early_stopping == "auto":
+        return n_rows >= _AUTO_EARLY_STOPPING_MIN_SAMPLES
+    return early_stopping
+
+
+def refit_on(refit, n_rows):
+    """Return whether ``refit`` ("auto" or bool) retrains on all ``n_rows`` rows."""
+    if refit == "auto":
+        return n_rows < _AUTO_REFIT_MAX_SAMPLES
+    return refit
+
+
+def batch_size_for(batch_size, n_train):
+    """Return the rows per step for ``n_train`` rows: ``batch_size`` capped, or "auto"'s."""
+    if batch_size == "auto":
+        return auto_batch_size(n_train)
+    return max(1, min(batch_size, n_train))
+
+
+def batch_norm_for(batch_norm, train):
+    """Return whether the hidden layers get batch normalisation: ``batch_norm``, or "auto"'s.
+
+    "auto" (the classifier's) decides from the class counts of ``train``, a ``FieldData``.
+    """
+    if batch_norm != "auto":
+        return batch_norm
+    return auto_batch_norm(np.unique(train.labels(), return_counts=True)[1])
+
+
+def auto_batch_size(n_train):
+    """Return the rows per step of ``batch_size="auto"`` for ``n_train`` training rows.
+
+    ``n_train // 32`` (about 32 steps an epoch), at least 16 and at most 1024, and
+    never more than ``n_train``: 1024 from 32,768 training rows on, 200 for 6,400.
+
+    Examples
+    --------
+    >>> from sklearn_deepfm.estimators._defaults import auto_batch_size
+    >>> [auto_batch_size(n) for n in (10, 200, 6_400, 38_481, 1_000_000)]
+    [10, 16, 200, 1024, 1024]
+    """
+    size = min(_AUTO_BATCH_MAX, max(_AUTO_BATCH_MIN, n_train // _AUTO_STEPS_PER_EPOCH))
+    return max(1, min(size, n_train))
+
+
+def auto_batch_norm(class_counts):
+    """Return the choice of ``batch_norm="auto"`` for the training rows' class counts.
+
+    True when both classes have at least 5,000 rows: the rarer class, not the
+    number of rows, bounds what a few thousand clicks (or downloads in a sea of
+    non-clicks) can teach the deep part.
+
+    Examples
+    --------
+    >>> from sklearn_deepfm.estimators._defaults import auto_batch_norm
+    >>> [auto_batch_norm(c) for c in ([4_515, 1_245], [59_864, 136], [23_079, 11_553])]
+    [False, False, True]
+    """
+    counts = np.asarray(class_counts)
+    return bool(len(counts) == 2 and counts.min() >= _AUTO_BATCH_NORM_MIN_CLASS_ROWS)
