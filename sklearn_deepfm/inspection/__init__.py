@@ -1,5 +1,7 @@
 """What a fitted model learned, drawn with matplotlib: one Display per module."""
 
-from ._displays import FieldImportanceDisplay, FieldInteractionDisplay, TrainingHistoryDisplay
+from ._history import TrainingHistoryDisplay
+from ._importance import FieldImportanceDisplay
+from ._interaction import FieldInteractionDisplay
 
 __all__ = ["FieldImportanceDisplay", "FieldInteractionDisplay", "TrainingHistoryDisplay"]

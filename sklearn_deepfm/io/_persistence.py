@@ -43,21 +43,14 @@ for 0.2.0, 0.4.0's ``refit`` for 0.3.0) needs no new version: that reader refuse
 name with upgrade advice.
 """
 
-import inspect
 import json
 import os
 import re
 import zipfile
 import zlib
 
-from sklearn.pipeline import Pipeline
-
-from .. import _json
 from .._version import __version__
-from ..estimators._classifier import DeepFMClassifier
-from ..estimators._regressor import DeepFMRegressor
-from ..nn import MODULES
-from ..preprocessing._encoder import FieldEncoder
+from ._nodes import from_node, to_node
 
 __all__ = ["FORMAT_VERSION", "load", "save"]
 
@@ -67,8 +60,6 @@ FORMAT_VERSION = "2.0"
 READABLE_MAJORS = ("1", "2")
 _MODEL_JSON = "model.json"
 _WEIGHTS = "weights.safetensors"
-# The estimators a file may hold, by the type name it gives them; all are saved alike.
-_ESTIMATORS = {cls.__name__: cls for cls in (DeepFMClassifier, DeepFMRegressor)}
 
 
 def save(obj, path, *, include_optimizer=False):
@@ -95,8 +86,7 @@ def save(obj, path, *, include_optimizer=False):
     --------
     >>> import io
     >>> import pandas as pd
-    >>> from sklearn_deepfm.encoder import FieldEncoder
-    >>> from sklearn_deepfm.persistence import load, save
+    >>> from sklearn_deepfm import FieldEncoder, load, save
     >>> encoder = FieldEncoder().fit(pd.DataFrame({"site": ["a", "b", None]}))
     >>> buffer = io.BytesIO()
     >>> save(encoder, buffer)
@@ -104,15 +94,15 @@ def save(obj, path, *, include_optimizer=False):
     array([[2],
            [0]])
     """
-    writer = _Writer(include_optimizer)
+    node, tensors = to_node(obj, include_optimizer=include_optimizer)
     document = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "library_version": __version__,
-        "object": writer.node(obj),
+        "object": node,
     }
     text = json.dumps(document, allow_nan=False, ensure_ascii=False)
-    weights = _safetensors().save(writer.tensors, metadata={"format": FORMAT})
+    weights = _safetensors().save(tensors, metadata={"format": FORMAT})
     with zipfile.ZipFile(path, "w") as archive:  # opened once the whole model is encoded
         archive.writestr(_MODEL_JSON, text.encode("utf-8"), compress_type=zipfile.ZIP_DEFLATED)
         archive.writestr(_WEIGHTS, weights)
@@ -171,13 +161,13 @@ def load(path, *, device="cpu"):
     except zipfile.BadZipFile:
         raise ValueError(
             f"{name} is not a sklearn-deepfm model file: it is not a zip archive. Load files "
-            "written by sklearn_deepfm.persistence.save."
+            "written by sklearn_deepfm.save."
         ) from None
     with archive:
         if not {_MODEL_JSON, _WEIGHTS} <= set(archive.namelist()):
             raise ValueError(
                 f"{name} is not a sklearn-deepfm model file: the archive lacks {_MODEL_JSON} "
-                f"or {_WEIGHTS}. Load files written by sklearn_deepfm.persistence.save."
+                f"or {_WEIGHTS}. Load files written by sklearn_deepfm.save."
             )
         try:
             text = archive.read(_MODEL_JSON).decode("utf-8")
@@ -191,202 +181,18 @@ def load(path, *, device="cpu"):
     except Exception as exc:  # safetensors raises its own error type on a bad header
         raise _corrupted(name, f"unreadable {_WEIGHTS}: {exc}") from exc
     try:
-        return _Reader(tensors, device).node(document["object"])
+        return from_node(document["object"], tensors, device)
     except (KeyError, TypeError, IndexError, AttributeError, RecursionError) as exc:
         raise _corrupted(name, f"{type(exc).__name__}: {exc}") from exc
     except ValueError as exc:
         raise ValueError(f"{name}: {exc}") from exc
 
 
-# -- writing ---------------------------------------------------------------
-
-
-class _Writer:
-    """Turn a model into JSON-ready nodes, collecting tensors in ``tensors``."""
-
-    def __init__(self, include_optimizer):
-        self.include_optimizer = include_optimizer
-        self.tensors = {}
-        self.n_networks = 0
-
-    def node(self, obj):
-        if type(obj) is Pipeline:
-            params = obj.get_params(deep=False)
-            steps = params.pop("steps")
-            return {
-                "type": "Pipeline",
-                "params": _encode_params(params, "Pipeline"),
-                "steps": [[str(name), self.step(step)] for name, step in steps],
-            }
-        if type(obj) is FieldEncoder:
-            return self.encoder(obj)
-        if type(obj) in _ESTIMATORS.values():
-            return self.estimator(obj)
-        raise TypeError(
-            f"save writes FieldEncoder, {', '.join(_ESTIMATORS)} and Pipelines of them (not "
-            f"subclasses); got {type(obj).__name__}. Use pickle or joblib for other objects."
-        )
-
-    def step(self, step):
-        if step is None or (isinstance(step, str) and step == "passthrough"):
-            return step
-        return self.node(step)
-
-    def encoder(self, encoder):
-        state = encoder._get_fitted_state()
-        for field in state["fields"]:
-            if "categories" in field:
-                field["categories"] = [
-                    _encode_category(value, field["name"]) for value in field["categories"]
-                ]
-        return {
-            "type": "FieldEncoder",
-            "params": _encode_params(encoder.get_params(deep=False), "FieldEncoder"),
-            "fitted": {
-                "n_features_in": state["n_features_in"],
-                "feature_names_in": state["feature_names_in"],
-                "output": state["output"],
-                "fields": state["fields"],
-            },
-        }
-
-    def estimator(self, estimator):
-        state = estimator._get_fitted_state(self.include_optimizer)
-        prefix = f"net{self.n_networks}"
-        self.n_networks += 1
-        for key, tensor in state["module"]["state"].items():
-            self.tensors[f"{prefix}/{key}"] = tensor.detach().cpu().contiguous()
-        where = f"{prefix}.state"  # other tensors, named after their place in the JSON
-        name = state["module"]["class"]
-        kind = type(estimator).__name__
-        return {
-            "type": kind,
-            "params": _encode_params(estimator.get_params(deep=False), kind),
-            "fitted": _json.encode_value(state["fitted"], f"{where}/fitted", self.tensors),
-            "module": {
-                "class": name,
-                "args": _encode_params(state["module"]["args"], name),
-                "weights": prefix,
-            },
-            "history": [_json.plain(epoch) for epoch in state["history"]],
-            "generators": {
-                key: _json.encode_value(value, f"{where}/{key}", self.tensors)
-                for key, value in state["generators"].items()
-            },
-            "optimizers": _json.encode_value(
-                state["optimizers"], f"{where}/optimizers", self.tensors
-            ),
-        }
-
-
-def _encode_category(value, field):
-    try:
-        return _json.encode_scalar(value)
-    except TypeError:
-        raise TypeError(
-            f"Cannot save the category {value!r} of column {field!r}: a model file holds "
-            f"str, int, float and bool categories, not {type(value).__name__}. Convert the "
-            "column (e.g. to str) before fitting, or use pickle or joblib."
-        ) from None
-
-
-def _encode_params(params, owner):
-    return {name: _json.encode_value(value, f"{owner}.{name}") for name, value in params.items()}
-
-
-class _Reader:
-    """Rebuild estimators from nodes, through their constructors and attributes."""
-
-    def __init__(self, tensors, device):
-        self.tensors = tensors
-        self.device = device
-
-    def node(self, node):
-        builders = {
-            "Pipeline": self.pipeline,
-            "FieldEncoder": self.encoder,
-            **dict.fromkeys(_ESTIMATORS, self.estimator),
-        }
-        kind = node.get("type") if isinstance(node, dict) else None
-        if kind not in builders:
-            raise ValueError(
-                f"the file describes an object of type {kind!r}; this version loads only "
-                f"{sorted(builders)}. It may come from a newer sklearn-deepfm, or be damaged."
-            )
-        return builders[kind](node)
-
-    def pipeline(self, node):
-        steps = []
-        for name, step in node["steps"]:
-            if not (step is None or step == "passthrough"):
-                step = self.node(step)
-            steps.append((_json.expect(name, str, "a step name"), step))
-        return _construct(Pipeline, node["params"], steps=steps)
-
-    def encoder(self, node):
-        encoder = _construct(FieldEncoder, node["params"])
-        fitted = dict(node["fitted"])
-        fitted["n_features_in"] = _json.expect(fitted["n_features_in"], int, "n_features_in_")
-        fitted["fields"] = [
-            {**field, "categories": [_json.decode_scalar(v) for v in field["categories"]]}
-            if "categories" in field
-            else field
-            for field in _json.expect(fitted["fields"], list, "the fields")
-        ]
-        encoder._set_fitted_state(fitted)
-        return encoder
-
-    def estimator(self, node):
-        estimator = _construct(_ESTIMATORS[node["type"]], node["params"], device=self.device)
-        name = node["module"]["class"]
-        if name not in MODULES:  # a name from the file selects from our list, never imports
-            raise ValueError(
-                f"the file names the network class {name!r}; a model file may only name "
-                f"{sorted(MODULES)}. It may come from a newer sklearn-deepfm, or be damaged."
-            )
-        prefix = _json.expect(node["module"]["weights"], str, "a weights prefix") + "/"
-        weights = {k[len(prefix) :]: t for k, t in self.tensors.items() if k.startswith(prefix)}
-        state = {
-            "fitted": _json.expect(self.decode(node["fitted"]), dict, "the fitted attributes"),
-            "module": {
-                "class": name,
-                "args": _decode_params(node["module"]["args"], MODULES[name]),
-                "state": weights,
-            },
-            "history": node["history"],
-            "generators": {key: self.decode(value) for key, value in node["generators"].items()},
-            "optimizers": self.decode(node["optimizers"]),
-        }
-        estimator._set_fitted_state(state)
-        return estimator
-
-    def decode(self, value):
-        return _json.decode_value(value, self.tensors)
-
-
-def _construct(cls, encoded, **fixed):
-    """Build ``cls`` through its constructor from saved parameters, overridden by ``fixed``."""
-    return cls(**{**_decode_params(encoded, cls), **fixed})
-
-
-def _decode_params(encoded, cls):
-    """Decode the arguments of ``cls``'s constructor, refusing any it does not have."""
-    unknown = sorted(
-        set(_json.expect(encoded, dict, "parameters")) - set(inspect.signature(cls).parameters)
-    )
-    if unknown:
-        raise ValueError(
-            f"the file sets {cls.__name__} parameters {unknown} that this version does not "
-            "have. Upgrade sklearn-deepfm to load it."
-        )
-    return {name: _json.decode_value(value) for name, value in encoded.items()}
-
-
 def _check_header(document, name):
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ValueError(
             f"{name} is not a sklearn-deepfm model file: its {_MODEL_JSON} does not declare "
-            f'"format": "{FORMAT}". Load files written by sklearn_deepfm.persistence.save.'
+            f'"format": "{FORMAT}". Load files written by sklearn_deepfm.save.'
         )
     version = document.get("format_version")
     match = re.fullmatch(r"(\d+)\.(\d+)", version) if isinstance(version, str) else None
