@@ -14,6 +14,9 @@ SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 # The model= choices: the registry of the model family (test_models checks that the
 # estimator accepts and documents each).
 MODEL_NAMES = list(MODELS)
+# A network small enough that a fit on a few hundred rows takes well under a second; each
+# test module adds what it varies, e.g. dict(TINY, max_epochs=3).
+TINY = dict(embedding_dim=4, hidden_layer_sizes=(16,), batch_size=64)
 # Every way pandas stores a string column, by name: each encoder path must give the same codes.
 STRING_STORAGES = {
     "object": object,
@@ -32,6 +35,18 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def frame_with_missing():
+    """Raw CTR rows with missing categories (an object column) and missing numbers."""
+    from sklearn_deepfm import make_ctr_classification
+
+    X, y = make_ctr_classification(n_samples=600, n_numeric=2, as_frame=True, random_state=1)
+    X = X.astype({"C1": object})
+    X.loc[::7, "C1"] = None
+    X.loc[::11, "I1"] = np.nan
+    return X, y
 
 
 def module_state(clf):

@@ -6,6 +6,7 @@ Nothing here is timed; the figures themselves come from full runs (benchmarks/RE
 import importlib.util
 import json
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,35 +19,68 @@ from sklearn_deepfm import DeepFMClassifier
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 FRAPPE = SHARED_DATA / "frappe" / "frappe.train.libfm"
+MOVIELENS = SHARED_DATA / "movielens_100k"
 
 
 def load_benchmark(name):
+    if str(BENCHMARKS) not in sys.path:  # the scripts import their helpers by name
+        sys.path.insert(0, str(BENCHMARKS))
     spec = importlib.util.spec_from_file_location(f"benchmark_{name}", BENCHMARKS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def test_benchmark_quick_run(tmp_path):
-    speed = load_benchmark("speed")
-    speed.main(["--quick", "--skip", "memory", "--out", str(tmp_path)])
-    results = json.loads((tmp_path / "speed.json").read_text())
-    assert set(results) >= {"machine", "train", "predict", "encoder"}
-    assert (tmp_path / "speed.png").stat().st_size > 0
-    for ratio in [
-        *(r["ratio"] for r in results["train"]["sparse"]["by_vocab"].values()),
-        *(r["ratio"] for r in results["predict"]["batch"].values()),
-        results["encoder"]["fit"]["ratio"],
-    ]:
+def test_training_benchmark_quick_run(tmp_path):
+    pytest.importorskip("matplotlib")
+    training = load_benchmark("training")
+    training.main(["--quick", "--out", str(tmp_path)])
+    results = json.loads((tmp_path / "training.json").read_text())
+    assert set(results) >= {"machine", "train"}
+    assert (tmp_path / "training.png").stat().st_size > 0
+    for ratio in [r["ratio"] for r in results["train"]["sparse"]["by_vocab"].values()]:
         assert ratio > 0
 
 
+def test_prediction_benchmark_quick_run(tmp_path):
+    prediction = load_benchmark("prediction")
+    prediction.main(["--quick", "--out", str(tmp_path)])  # serving: when criteo_8k is there
+    results = json.loads((tmp_path / "prediction.json").read_text())
+    assert set(results) >= {"machine", "predict"}
+    for ratio in [r["ratio"] for r in results["predict"]["batch"].values()]:
+        assert ratio > 0
+
+
+def test_encoder_benchmark_quick_run(tmp_path):
+    encoder = load_benchmark("encoder")
+    encoder.main(["--quick", "--out", str(tmp_path)])
+    results = json.loads((tmp_path / "encoder.json").read_text())
+    assert set(results) >= {"machine", "encoder"}
+    assert results["encoder"]["fit"]["ratio"] > 0
+
+
+@pytest.mark.parametrize(
+    "script, section, data, stem",
+    [
+        ("training", "frappe", FRAPPE, "training_frappe"),
+        ("encoder", "genres", MOVIELENS, "encoder_movielens"),
+    ],
+)
+def test_benchmark_sections_on_shared_data(tmp_path, script, section, data, stem):
+    if not data.exists():
+        pytest.skip(f"shared data {data.name} absent")
+    load_benchmark(script).main(["--quick", "--only", section, "--out", str(tmp_path)])
+    results = json.loads((tmp_path / f"{stem}.json").read_text())
+    assert section in results
+
+
 def test_benchmark_memory_child_reports_its_peak(tmp_path, capsys):
-    speed = load_benchmark("speed")
-    codes, y, cardinalities = speed.make_codes(300, 2000)
+    memory = load_benchmark("memory")
+    criteo_shaped = load_benchmark("_criteo_shaped")
+    codes, y, cardinalities = criteo_shaped.make_codes(300, 2000)
     path = tmp_path / "data.npz"
     np.savez(path, codes=codes, y=y, cardinalities=np.asarray(cardinalities))
-    speed.memory_child("bare", path, speed.QUICK_NETWORK)
+    memory.memory_child("bare", path, criteo_shaped.QUICK_NETWORK)
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert report["peak_bytes"] >= report["loaded_bytes"] >= report["baseline_bytes"] > 0
 
@@ -63,17 +97,17 @@ def test_benchmark_memory_child_reports_its_peak(tmp_path, capsys):
 )
 def test_quality_benchmark_quick_run(tmp_path, data):
     pytest.importorskip("matplotlib")
-    quality = load_benchmark("quality")
+    quality, models = load_benchmark("quality"), load_benchmark("quality_models")
     quality.main(["--data", data, "--quick", "--seeds", "2", "--out", str(tmp_path)])
     report = json.loads((tmp_path / f"quality_{data}.json").read_text())
-    expected = {*quality.DEEP_MODELS, *quality.VOTES, "sklearn_lr", "lightgbm"}
-    if not quality.lightgbm_installed():
+    expected = {*models.DEEP_MODELS, *models.VOTES, "sklearn_lr", "lightgbm"}
+    if not models.lightgbm_installed():
         expected.remove("lightgbm")
     assert {row["model"] for row in report["results"]} == expected
     assert all(math.isfinite(row["auc"]) for row in report["results"])
     # the family runs once per seed; the references and the vote (over seeds already) once
     runs = {row["model"]: len(row["runs"]) for row in report["results"]}
-    assert runs == {name: 2 if name in quality.DEEP_MODELS else 1 for name in expected}
+    assert runs == {name: 2 if name in models.DEEP_MODELS else 1 for name in expected}
     for suffix in (".md", "_roc.png", "_auc.png"):
         assert (tmp_path / f"quality_{data}{suffix}").stat().st_size > 0
 
@@ -89,11 +123,12 @@ def test_quality_benchmark_tunes_the_embedding_optimizer_per_seed(tmp_path):
     assert len(row["runs"]) == 2 and math.isfinite(row["auc"])
     settings = row["details"]["settings"]  # each seed's choice from the grid
     assert len(settings) == 2
-    assert all(s == "defaults" or s in quality.DEEPFM_GRID[1:] for s in settings)
+    grid = load_benchmark("quality_models").DEEPFM_GRID
+    assert all(s == "defaults" or s in grid[1:] for s in settings)
 
 
 def test_tuning_rows_map_codes_the_fit_rows_lack_to_unknown():
-    quality = load_benchmark("quality")
+    quality = load_benchmark("quality_models")
     model = DeepFMClassifier(max_epochs=1, random_state=0).fit(
         np.array([[0, 1], [1, 2], [2, 0], [1, 1]] * 10), [0, 1] * 20
     )  # cardinalities 3 and 3

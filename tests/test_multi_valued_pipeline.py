@@ -6,7 +6,7 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, TINY
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, GroupShuffleSplit
 from sklearn.pipeline import make_pipeline
@@ -15,9 +15,7 @@ from sklearn_deepfm import DeepFMClassifier, DeepFMRegressor, FieldEncoder, load
 from sklearn_deepfm.datasets import load_movielens_100k
 from sklearn_deepfm.io._export import export_onnx
 
-FAST = dict(
-    embedding_dim=4, hidden_layer_sizes=(16,), batch_size=64, learning_rate=0.01, random_state=0
-)
+FAST = dict(TINY, learning_rate=0.01, random_state=0)
 MOVIELENS = SHARED_DATA / "movielens_100k"
 
 pytestmark = pytest.mark.usefixtures("one_thread")

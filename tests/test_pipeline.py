@@ -5,7 +5,7 @@ import pickle
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHARED_DATA
+from conftest import SHARED_DATA, TINY
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
@@ -14,7 +14,7 @@ from sklearn_deepfm import DeepFMClassifier, FieldEncoder, make_ctr_classificati
 from sklearn_deepfm.datasets import load_criteo
 
 CRITEO_SAMPLE = SHARED_DATA / "criteo_sample" / "criteo_sample.txt"
-FAST = dict(embedding_dim=4, hidden_layer_sizes=(16,), max_epochs=3, batch_size=64)
+FAST = dict(TINY, max_epochs=3)
 
 
 @pytest.fixture(scope="module")

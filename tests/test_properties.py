@@ -10,6 +10,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TINY
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sklearn.pipeline import make_pipeline
@@ -24,7 +25,7 @@ settings.register_profile(
 )
 PROFILE = settings.get_profile("sklearn-deepfm-properties")
 
-SMALL = dict(embedding_dim=4, hidden_layer_sizes=(8,), max_epochs=1, batch_size=64, random_state=0)
+SMALL = dict(TINY, hidden_layer_sizes=(8,), max_epochs=1, random_state=0)
 NAMES = ["site", "ünïcode", "列", "id", "price", "flag", "x y"]
 KINDS = ["object", "str", "mixed", "category", "int", "nullable int", "float", "bool", "ids"]
 NUMERIC_KINDS = ("int", "nullable int", "float")

@@ -4,13 +4,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import TINY
 from sklearn.metrics import roc_auc_score
 
 from sklearn_deepfm import DeepFMClassifier, FieldEncoder, make_ctr_classification
 from sklearn_deepfm.data._arrays import as_tensors
 from sklearn_deepfm.parquet import ParquetShards, write_parquet_shards
 
-SMALL = dict(embedding_dim=4, hidden_layer_sizes=(16,), batch_size=64, random_state=0)
+SMALL = dict(TINY, random_state=0)
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Run under torchrun by tests/test_distributed.py: one fit, as a user's script would do it.
+"""Run under torchrun by test_distributed.py: one fit, as a user's script would do it.
 
 Not a test module (pytest does not collect it): the same script runs on every rank,
 and with no launcher in one process, for the comparison.

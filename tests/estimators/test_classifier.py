@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import TINY
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
@@ -15,7 +16,7 @@ from sklearn.preprocessing import OneHotEncoder
 from sklearn_deepfm import DeepFMClassifier, make_ctr_classification
 
 # Small and quick: enough to exercise every code path in well under a second.
-FAST = dict(embedding_dim=4, hidden_layer_sizes=(16,), max_epochs=3, batch_size=64)
+FAST = dict(TINY, max_epochs=3)
 
 
 @pytest.fixture(scope="module")

@@ -9,19 +9,19 @@ SUBSET_INVARIANCE = (
     "The network computes in float32, and PyTorch's matrix products round the last "
     "bits differently for different batch sizes: logits of a row predicted alone and "
     "in a batch differ by about 2e-7 relative, above the check's 1e-7 tolerance. "
-    "tests/test_fast_paths.py checks the invariance at float32 precision."
+    "tests/estimators/test_prediction.py checks the invariance at float32 precision."
 )
 WEIGHT_EQUIVALENCE = (
     "Dropout masks, batch-norm statistics and the shuffled mini-batches differ when "
-    "rows are repeated instead of weighted. With those switched off the equivalence "
-    "holds (tests/test_estimator.py::test_sample_weight_two_equals_a_duplicated_row, "
-    "tests/test_regressor.py::test_zero_weight_removes_a_row)."
+    "rows are repeated instead of weighted. With those switched off the equivalence holds "
+    "(tests/estimators/test_classifier.py::test_sample_weight_two_equals_a_duplicated_row, "
+    "tests/estimators/test_regressor.py::test_zero_weight_removes_a_row)."
 )
 
 EXPECTED_FAILED_CHECKS = {
     # FieldEncoder matches DataFrame columns by name, which sklearn's column-order
     # check would flag; that check does not run under parametrize_with_checks, and
-    # tests/test_encoder.py runs it directly to keep the deviation visible.
+    # tests/preprocessing/test_encoder_sklearn.py runs it directly to keep the deviation visible.
     "FieldEncoder": {},
     "DeepFMClassifier": {
         "check_methods_subset_invariance": SUBSET_INVARIANCE,
@@ -34,7 +34,7 @@ EXPECTED_FAILED_CHECKS = {
             "The check's 200 rows make one batch of the default batch_size, so the default "
             "max_epochs=50 are only 50 Adam steps at learning_rate=1e-3: R^2 reaches 0.35 "
             "where the check wants 0.5 (0.88 with max_epochs=200, 0.83 with batch_size=32). "
-            "tests/test_regressor.py checks learning on data of a realistic size."
+            "tests/estimators/test_regressor.py checks learning on data of a realistic size."
         ),
     },
 }
@@ -45,7 +45,7 @@ EXPECTED_FAILED_CHECKS = {
         FieldEncoder(),
         DeepFMClassifier(random_state=0),
         # few epochs, as in a quick grid search: batch_size="auto" gives the check's
-        # 200 rows batches of 16, 13 steps an epoch, enough to fit its blobs (issue 13)
+        # 200 rows batches of 16, 13 steps an epoch, enough to fit its blobs
         DeepFMClassifier(max_epochs=3, random_state=0),
         DeepFMRegressor(random_state=0),
     ],

@@ -1,5 +1,5 @@
 """Defaults that adapt to the data: batch_size="auto", batch_norm="auto" and FieldEncoder's
-id rule (issue 13)."""
+id rule."""
 
 import numpy as np
 import pandas as pd
@@ -10,8 +10,7 @@ from sklearn.pipeline import make_pipeline
 
 from sklearn_deepfm import DeepFMClassifier, FieldEncoder, make_ctr_classification
 from sklearn_deepfm.datasets import load_frappe
-from sklearn_deepfm.estimators._base import auto_batch_size
-from sklearn_deepfm.estimators._classifier import auto_batch_norm
+from sklearn_deepfm.estimators._defaults import auto_batch_norm, auto_batch_size
 from sklearn_deepfm.nn import has_batch_norm
 
 
@@ -97,7 +96,7 @@ def test_fit_records_the_batch_norm_used(one_thread, batch_norm, n_samples, rate
 def categorical_columns(X, **params):
     encoder = FieldEncoder(**params).fit(X)
     return [
-        name for name, kind in zip(X.columns, encoder._kinds, strict=True) if kind == "categorical"
+        name for name, f in zip(X.columns, encoder._fields, strict=True) if f.kind == "categorical"
     ]
 
 

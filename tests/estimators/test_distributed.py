@@ -103,9 +103,9 @@ def test_n_threads_sets_torch_threads_during_fit_only(one_thread):
     X, y = make_ctr_classification(n_samples=300, random_state=0)
 
     class Spy(DeepFMClassifier):
-        def _finish_fit(self, valid):
+        def _after_training(self, valid, stopped=None, train=None):
             seen.append(torch.get_num_threads())
-            super()._finish_fit(valid)
+            super()._after_training(valid, stopped, train)
 
     Spy(n_threads=2, max_epochs=1, random_state=0).fit(X, y)
     assert seen == [2] and torch.get_num_threads() == 1

@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pytest
 import torch
-from conftest import MODEL_NAMES, SHARED_DATA
+from conftest import MODEL_NAMES, SHARED_DATA, TINY
 from sklearn.metrics import roc_auc_score
 
 from sklearn_deepfm import DeepFMClassifier, make_ctr_classification
@@ -14,7 +14,7 @@ from sklearn_deepfm.estimators._net import CTRNet
 from sklearn_deepfm.nn import MODELS as _MODELS
 from sklearn_deepfm.nn import PNN, DeepFM, inner_products, pooled_outer_product
 
-FAST = dict(embedding_dim=4, hidden_layer_sizes=(16,), max_epochs=3, batch_size=64)
+FAST = dict(TINY, max_epochs=3)
 FRAPPE = SHARED_DATA / "frappe" / "frappe.train.libfm"
 
 

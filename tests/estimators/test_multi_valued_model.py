@@ -205,7 +205,7 @@ def test_field_interactions_are_one_per_pooled_field(fitted):
     import matplotlib
 
     matplotlib.use("Agg")
-    from sklearn_deepfm.inspection._displays import FieldInteractionDisplay
+    from sklearn_deepfm.inspection import FieldInteractionDisplay
 
     X, _ = tag_frame(n=100, seed=6)
     display = FieldInteractionDisplay.from_estimator(fitted, X)

@@ -3,25 +3,18 @@
 import numpy as np
 import pytest
 import torch
-from conftest import module_state
+from conftest import TINY, module_state
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 
-import sklearn_deepfm.estimators._base
+import sklearn_deepfm.estimators._defaults
 from sklearn_deepfm import DeepFMClassifier, DeepFMRegressor, FieldEncoder, make_ctr_classification
 from sklearn_deepfm.inspection._learned import restored_epoch
 from sklearn_deepfm.io._persistence import load, save
 
 # 2,400 rows: early_stopping="auto" holds out 240 of them.
-FAST = dict(
-    embedding_dim=4,
-    hidden_layer_sizes=(16,),
-    learning_rate=0.02,
-    max_epochs=10,
-    n_iter_no_change=2,
-    batch_size=64,
-)
+FAST = dict(TINY, learning_rate=0.02, max_epochs=10, n_iter_no_change=2)
 FAST_TOL = DeepFMClassifier().tol
 
 
@@ -104,7 +97,7 @@ def test_auto_refits_below_the_threshold_only(ctr_data, monkeypatch, one_thread)
     X, y = ctr_data
     clf = DeepFMClassifier(random_state=0, **FAST)
     assert clone(clf).fit(X, y).early_stopping_history_ is not None
-    monkeypatch.setattr(sklearn_deepfm.estimators._base, "_AUTO_REFIT_MAX_SAMPLES", len(X))
+    monkeypatch.setattr(sklearn_deepfm.estimators._defaults, "_AUTO_REFIT_MAX_SAMPLES", len(X))
     assert clone(clf).fit(X, y).early_stopping_history_ is None
     assert clone(clf).set_params(refit=True).fit(X, y).early_stopping_history_ is not None
 
@@ -181,14 +174,16 @@ def test_fnn_refit_pretrains_its_fm_for_the_epochs_the_first_fm_kept(ctr_data, o
     calls = []
 
     class Spy(DeepFMClassifier):
-        def _start_net(self, train, valid, epochs, checkpoint=True, fm_epochs=None):
-            net = super()._start_net(train, valid, epochs, checkpoint, fm_epochs)
-            calls.append((fm_epochs, self._fm_epochs))
+        def _start_net(self, train, valid, epochs, run, refit=False):
+            given = run.fm_epochs  # the fit's record of the FM epochs, before this net
+            net = super()._start_net(train, valid, epochs, run, refit)
+            calls.append((refit, given, run.fm_epochs))
             return net
 
     X, y = ctr_data
     clf = Spy(model="fnn", random_state=0, **FAST).fit(X, y)
-    (first_given, first_kept), (refit_given, refit_ran) = calls
+    (first_refit, first_given, first_kept), (refit, refit_given, refit_ran) = calls
+    assert (first_refit, refit) == (False, True)
     assert first_given is None
     assert refit_given == first_kept == refit_ran
     assert first_kept != clf.n_iter_  # the deep network kept another number here

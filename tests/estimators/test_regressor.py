@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import TINY
 from sklearn.dummy import DummyRegressor
 from sklearn.exceptions import DataConversionWarning
 from sklearn.linear_model import Ridge
@@ -20,7 +21,7 @@ from sklearn_deepfm import DeepFMRegressor, FieldEncoder, make_ctr_classificatio
 from sklearn_deepfm.io._export import export_onnx, export_torch
 from sklearn_deepfm.io._persistence import load, save
 
-FAST = dict(embedding_dim=4, hidden_layer_sizes=(16,), max_epochs=2, batch_size=64)
+FAST = dict(TINY, max_epochs=2)
 # Deterministic training: no dropout, no batch statistics, one batch an epoch.
 EXACT = dict(FAST, dropout=0.0, batch_norm=False, batch_size=10_000, early_stopping=False)
 

@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import TINY
 from sklearn.pipeline import make_pipeline
 
 from sklearn_deepfm import DeepFMClassifier, FieldEncoder, make_ctr_classification
 
-SMALL = dict(embedding_dim=4, hidden_layer_sizes=(8,), max_epochs=2, batch_size=64)
+SMALL = dict(TINY, hidden_layer_sizes=(8,), max_epochs=2)
 ROOT = Path(__file__).resolve().parents[2]
 
 # Run in this process and, as a script, in fresh ones: string categories, dropout, batch

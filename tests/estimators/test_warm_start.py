@@ -3,12 +3,13 @@
 import numpy as np
 import pytest
 import torch
+from conftest import TINY
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 
 from sklearn_deepfm import DeepFMClassifier, FieldEncoder, make_ctr_classification
 
-SMALL = dict(embedding_dim=4, hidden_layer_sizes=(8,), max_epochs=1, batch_size=64, random_state=0)
+SMALL = dict(TINY, hidden_layer_sizes=(8,), max_epochs=1, random_state=0)
 
 
 @pytest.fixture(scope="module")

@@ -8,14 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from io_cases import FAST, ctr_rows, frame_of_every_kind
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_deepfm import DeepFMClassifier, FieldEncoder, make_ctr_classification
+from sklearn_deepfm import DeepFMClassifier, FieldEncoder
 from sklearn_deepfm.io._export import export_onnx, export_torch, export_vocabularies
 
-FAST = dict(embedding_dim=4, hidden_layer_sizes=(16,), max_epochs=2, batch_size=64)
 # (numeric_encoding, model): value fields reach the network as values, PNN's products export
 CASES = [("quantile", "deepfm"), ("value", "deepfm"), ("value", "ipnn")]
 
@@ -25,11 +25,11 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 @pytest.fixture(scope="module")
 def ctr_frame():
-    X, y = make_ctr_classification(n_samples=300, n_numeric=2, as_frame=True, random_state=0)
-    X_test = X.iloc[200:].copy()
+    X, y, X_test = ctr_rows()
+    X_test = X_test.copy()
     X_test.iloc[::4, 0] = "never-seen"
     X_test.iloc[1::4, [1, 6]] = None
-    return X.iloc[:200], y.iloc[:200], X_test
+    return X, y, X_test
 
 
 @pytest.fixture(scope="module", params=CASES, ids=["-".join(case) for case in CASES])
@@ -117,6 +117,13 @@ def test_torch_export_matches_predict_proba(fitted, ctr_frame, tmp_path):
 # -- vocabularies ----------------------------------------------------------------------
 
 
+def exported_vocabularies(encoder, tmp_path):
+    """Export the vocabularies of ``encoder`` and read them back as strict JSON (no NaN)."""
+    export_vocabularies(encoder, tmp_path / "vocabularies.json")
+    with open(tmp_path / "vocabularies.json", encoding="utf-8") as file:
+        return json.load(file, parse_constant=pytest.fail)
+
+
 def is_missing(x):
     return x is None or (isinstance(x, float) and math.isnan(x))
 
@@ -172,28 +179,6 @@ def plain_rows(frame):
     ]
 
 
-def frame_of_every_kind(n, seed, unseen=False):
-    rng = np.random.default_rng(seed)
-    mixed = np.array([1, "1", 2.5, "x", None], dtype=object)
-    frame = pd.DataFrame(
-        {
-            "site": pd.Series(rng.choice(["a", "b", "c", None], n), dtype="str"),
-            "device": pd.Categorical(rng.choice(["ios", "android"], n)),
-            "is_new": rng.random(n) < 0.3,
-            "mixed": mixed[rng.integers(0, len(mixed), n)],
-            "user_id": rng.integers(0, 20, n),
-            "ratio": rng.choice([0.5, 1.0, np.inf, np.nan], n),
-            "clicks": np.where(rng.random(n) < 0.1, np.nan, np.floor(rng.lognormal(1, 1.5, n))),
-            "price": rng.normal(10, 3, n),
-        }
-    )
-    if unseen:
-        frame.loc[::3, ["site", "mixed", "user_id", "ratio"]] = ["zz", 99, 25, 3.0]
-        frame.loc[1::3, ["site", "mixed", "user_id", "ratio", "clicks", "price"]] = None
-        frame.loc[2::3, ["clicks", "price"]] = [1e9, -1e3]
-    return frame
-
-
 @pytest.mark.parametrize("numeric_encoding", ["quantile", "log_square", "value"])
 def test_vocabularies_reproduce_the_codes_of_held_out_rows(numeric_encoding, tmp_path):
     train = frame_of_every_kind(300, 0)
@@ -201,17 +186,15 @@ def test_vocabularies_reproduce_the_codes_of_held_out_rows(numeric_encoding, tmp
     encoder = FieldEncoder(
         numeric_encoding=numeric_encoding,
         min_frequency=3,
-        categorical_features=["site", "device", "is_new", "mixed", "user_id", "ratio"],
+        categorical_features=["site", "app", "device", "is_new", "mixed", "user_id", "ratio"],
     ).fit(train)
-    export_vocabularies(make_pipeline(encoder), tmp_path / "vocabularies.json")
-    with open(tmp_path / "vocabularies.json", encoding="utf-8") as file:
-        vocabulary = json.load(file, parse_constant=pytest.fail)  # strict JSON: no NaN
+    vocabulary = exported_vocabularies(make_pipeline(encoder), tmp_path)
     assert [f["name"] for f in vocabulary["fields"]] == list(train.columns)
     assert [f["kind"] for f in vocabulary["fields"]][-2:] == [numeric_encoding] * 2
     expected = encoder.transform(test)
     got = np.array([reference_encode(vocabulary, row) for row in plain_rows(test)])
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
-    assert (expected[:, :6] == 0).any() and (got == 0).sum() == (expected == 0).sum()
+    assert (expected[:, :7] == 0).any() and (got == 0).sum() == (expected == 0).sum()
 
 
 @pytest.mark.parametrize("max_len", [None, 2])
@@ -236,9 +219,7 @@ def test_vocabularies_reproduce_the_slots_of_multi_valued_fields(max_len, tmp_pa
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # max_len cuts lists
         expected = encoder.fit(train).transform(test).to_numpy()
-    export_vocabularies(encoder, tmp_path / "vocabularies.json")
-    with open(tmp_path / "vocabularies.json", encoding="utf-8") as file:
-        vocabulary = json.load(file, parse_constant=pytest.fail)
+    vocabulary = exported_vocabularies(encoder, tmp_path)
     genres_field = vocabulary["fields"][0]
     assert genres_field["kind"] == "multi_valued" and genres_field["separator"] == "|"
     assert genres_field["width"] == (max_len or 4)

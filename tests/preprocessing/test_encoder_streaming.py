@@ -7,7 +7,7 @@ from conftest import SHARED_DATA
 
 from sklearn_deepfm import FieldEncoder
 from sklearn_deepfm.datasets import iter_criteo, load_criteo
-from sklearn_deepfm.preprocessing._streaming import SAMPLE_SIZE
+from sklearn_deepfm.preprocessing._numeric import SAMPLE_SIZE
 
 
 def mixed_frame(n, seed):
@@ -107,3 +107,23 @@ def test_one_row_lookups_follow_the_chunks():
     assert encoder.transform(pd.DataFrame({"site": ["c"]})).tolist() == [[0]]  # one-row path
     encoder.partial_fit(pd.DataFrame({"site": ["c"]}))
     assert encoder.transform(pd.DataFrame({"site": ["c"]})).tolist() == [[3]]
+
+
+PENDING = ["categories_", "cardinalities_", "field_slices_", "n_truncated_"]
+
+
+@pytest.mark.parametrize("first_read", [*PENDING, "transform"])
+def test_partial_fit_leaves_the_fitted_attributes_to_its_first_read(first_read):
+    X = mixed_frame(600, 5)
+    encoder = stream(FieldEncoder(min_frequency=2), X, 250)
+    assert not set(PENDING) & set(vars(encoder))  # counted only, nothing sorted yet
+    if first_read == "transform":
+        encoder.transform(X.iloc[:3])
+    else:
+        getattr(encoder, first_read)
+    assert set(PENDING) <= set(vars(encoder))  # one read sets them all, as plain attributes
+    whole = FieldEncoder(min_frequency=2).fit(X)
+    np.testing.assert_array_equal(encoder.cardinalities_, whole.cardinalities_)
+    assert encoder.field_slices_ == whole.field_slices_
+    encoder.partial_fit(X.iloc[:10])
+    assert not set(PENDING) & set(vars(encoder))
