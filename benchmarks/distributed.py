@@ -13,8 +13,8 @@ And, for the route chosen, the batch iteration of
 Hugging Face Accelerate shards) on the same rows.
 
 Run ``python benchmarks/distributed.py`` (about 10 minutes on 2 cores), or
-``--max-epochs 2 --rows 20000`` for a smoke run. Results go to
-``benchmarks/results/distributed.json``.
+``--max-epochs 2 --rows 20000`` for a smoke run. Results: ``results/distributed.json``
+(``--out`` and ``--name`` change the folder and the file name).
 """
 
 import argparse
@@ -26,9 +26,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
-RESULTS = ROOT / "benchmarks" / "results"
+from _common import FRAPPE, FRAPPE_202K, ROOT, add_output_arguments, machine, write_json
+
 ENV = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))  # of every child process
 
 
@@ -43,8 +42,8 @@ def worker(args):
     from sklearn_deepfm.datasets import load_frappe
 
     torch.set_num_threads(1)
-    X, y = load_frappe(DATA / "frappe_202k" / "frappe.train202k.libfm", return_X_y=True)
-    X_test, y_test = load_frappe(DATA / "frappe" / "frappe.train.libfm", return_X_y=True)
+    X, y = load_frappe(FRAPPE_202K, return_X_y=True)
+    X_test, y_test = load_frappe(FRAPPE, return_X_y=True)
     X, y = X.iloc[: args.rows], np.asarray(y)[: args.rows]
     params = {"random_state": 0, "sparse_embeddings": not args.dense}
     if args.batch_size:
@@ -71,7 +70,7 @@ def worker(args):
             "auc": roc_auc_score(y_test, proba),
             "log_loss": log_loss(y_test, proba),
         }
-        Path(args.out).write_text(json.dumps(figures))
+        Path(args.worker_out).write_text(json.dumps(figures))
 
 
 def iteration(rows):
@@ -79,7 +78,7 @@ def iteration(rows):
     import torch
     from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
-    from sklearn_deepfm.data._arrays import BatchIterator, FieldDataset
+    from sklearn_deepfm.data import BatchIterator, FieldDataset
 
     torch.set_num_threads(1)
     codes = torch.randint(0, 1000, (rows, 10))
@@ -105,7 +104,7 @@ def iteration(rows):
 
 
 def worker_command(command, args, out, half=None):
-    worker_args = ["--worker", "--out", out, "--rows", str(args.rows)]
+    worker_args = ["--worker", "--worker-out", out, "--rows", str(args.rows)]
     worker_args += ["--max-epochs", str(args.max_epochs), "--batch-size", str(args.batch_size)]
     worker_args += ["--dense"] if args.dense else []
     worker_args += [] if half is None else ["--half", str(half)]
@@ -138,21 +137,21 @@ def ceiling(args, tmp, batch_size):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--out", help=argparse.SUPPRESS)
+    parser.add_argument("--worker-out", help=argparse.SUPPRESS)
     parser.add_argument("--rows", type=int, default=202_027, help="training rows to use")
     parser.add_argument("--max-epochs", type=int, default=0, help="fixed epochs (0: early stop)")
     parser.add_argument("--dense", action="store_true", help="dense Adam for the embeddings")
     parser.add_argument("--batch-size", type=int, default=0, help="global batch (0: default)")
-    parser.add_argument("--name", default="distributed")
+    add_output_arguments(parser, "distributed")
     parser.add_argument("--half", type=int, choices=[0, 1], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         return worker(args)
-    if not (DATA / "frappe_202k").exists():
-        sys.exit(f"{DATA / 'frappe_202k'} is absent: this benchmark needs the shared Frappe data.")
+    if not FRAPPE_202K.exists():
+        sys.exit(f"{FRAPPE_202K} is absent: this benchmark needs the shared Frappe data.")
     tmp = Path(tempfile.mkdtemp())
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
-    results = {"loadavg_start": os.getloadavg()}
+    results = {"machine": machine()}
     results["one_process"] = run([sys.executable], args, str(tmp / "one.json"))
     results["two_processes"] = run([*torchrun, "--nproc_per_node=2"], args, str(tmp / "two.json"))
     results["speedup"] = (
@@ -164,7 +163,6 @@ def main(argv=None):
             results["ceiling"]["rows_per_s"] / results["one_process"]["rows_per_s"]
         )
     results["iteration"] = iteration(args.rows)
-    results["loadavg_end"] = os.getloadavg()
     for name in ("one_process", "two_processes"):
         r = results[name]
         print(
@@ -179,8 +177,7 @@ def main(argv=None):
         )
     ratio = results["iteration"]["dataloader_over_batch_iterator_seconds"]
     print(f"DataLoader + DistributedSampler / BatchIterator, time per pass: {ratio:.1f}")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{args.name}.json").write_text(json.dumps(results, indent=1))
+    print(f"wrote {write_json(results, args.out, args.name)}")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,11 @@
-"""MovieLens 100K: DeepFMRegressor's defaults against Ridge and FM, and genres as a list (issue 12).
+"""MovieLens 100K: DeepFMRegressor's defaults against Ridge and FM, and genres as a list.
 
 Data: ``../shared/data/movielens_100k`` (GroupLens' original files, see its
 SOURCE.md; never copied into the repository). ``u.data``'s 100,000 ratings joined
 with ``u.user`` (age, gender, occupation, zip) and ``u.item`` (release year, and the
 19 genre flags written as one string such as ``"Comedy|Romance"``).
 
-Genres reach the models in one of two ways (``--genres``):
+Genres reach the models in one of two ways:
 
 - ``multi`` (the default): a multi-valued field, ``FieldEncoder(multi_valued={"genres":
   "|"})``: each genre has its own embedding and a movie gets their mean;
@@ -28,33 +28,26 @@ Two splits:
 
 Run ``python benchmarks/movielens.py`` (both splits, seeds 0-2; about 10 minutes on 2
 cores), ``--split random`` or ``--split cold`` for one, or ``--quick`` (10,000
-ratings, one seed) for a smoke run. Results go to ``benchmarks/results/movielens.json``
-(``--name`` changes the file name).
+ratings, one seed) for a smoke run. Results: ``results/movielens.json`` (``--out`` and
+``--name`` change the folder and the file name).
 """
 
 import argparse
-import ast
-import json
-import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
-import sklearn
 import torch
+from _common import MOVIELENS, add_output_arguments, machine, parse_settings, write_json
 from sklearn.linear_model import RidgeCV
 from sklearn.metrics import mean_squared_error, roc_auc_score
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-import sklearn_deepfm
 from sklearn_deepfm import DeepFMClassifier, DeepFMRegressor, FieldEncoder
 from sklearn_deepfm.datasets import MOVIELENS_GENRES, load_movielens_100k
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "movielens_100k"
-RESULTS = Path(__file__).resolve().parent / "results"
 CATEGORICAL = ["user_id", "item_id", "gender", "occupation", "zip", "genres"]
 LIKED = 4  # the classifier's click: a rating of at least 4
 
@@ -188,19 +181,7 @@ def summary(runs):
     return out
 
 
-def parse_settings(pairs):
-    """``["batch_size=256", "dropout=0.2"]`` to a dict of Python values."""
-    settings = {}
-    for pair in pairs:
-        name, _, value = pair.partition("=")
-        try:
-            settings[name] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            settings[name] = value
-    return settings
-
-
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3, help="model seeds 0..N-1")
     parser.add_argument("--split-seed", type=int, default=0)
@@ -209,12 +190,14 @@ def main():
     parser.add_argument("--set", nargs="*", default=[], metavar="NAME=VALUE")
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
     parser.add_argument("--quick", action="store_true", help="10,000 ratings, one seed")
-    parser.add_argument("--name", default="movielens")
-    args = parser.parse_args()
+    parser.add_argument("--data", type=Path, default=MOVIELENS, help="movielens_100k folder")
+    add_output_arguments(parser, "movielens")
+    args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     settings = parse_settings(args.set)
-    X, y = load_movielens_100k(DATA, return_X_y=True)
+    started = machine()
+    X, y = load_movielens_100k(args.data, return_X_y=True)
     if args.quick:
         X, y, args.seeds = X.iloc[:10_000], y[:10_000], 1
 
@@ -229,7 +212,6 @@ def main():
         for name, figures in result["summary"].items():
             mean, std = figures.values()
             print(f"| {name} | {mean:.4f} +- {std:.4f} |")
-    RESULTS.mkdir(exist_ok=True)
     document = {
         "data": "movielens_100k",
         "split_seed": args.split_seed,
@@ -239,19 +221,10 @@ def main():
             k: v for k, v in DeepFMRegressor(**settings).get_params().items() if k != "device"
         },
         "splits": splits,
-        "versions": {
-            "sklearn_deepfm": sklearn_deepfm.__version__,
-            "torch": torch.__version__,
-            "sklearn": sklearn.__version__,
-            "python": platform.python_version(),
-        },
-        "torch_threads": torch.get_num_threads(),
-        "load_average": os.getloadavg(),
-        "date": time.strftime("%Y-%m-%d"),
+        "machine": started,
     }
-    path = RESULTS / f"{args.name}.json"
-    path.write_text(json.dumps(document, indent=1) + "\n")
-    print(f"\nwrote {path}")
+    print(f"\nwrote {write_json(document, args.out, args.name)}")
+    return document
 
 
 if __name__ == "__main__":

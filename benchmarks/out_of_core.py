@@ -16,7 +16,8 @@ epoch of ``fit`` on the codes held in memory (against the shards).
 
 Run ``python benchmarks/out_of_core.py --rows 2000000 10000000`` (about 25 minutes on
 2 cores; the 10M-row file takes 2.4 GB, in ``--work-dir``); ``--rows 20000`` is a smoke
-run. Results go to ``benchmarks/results/out_of_core.json``.
+run. Results: ``results/out_of_core.json`` (``--out`` and ``--name`` change the folder and
+the file name).
 """
 
 import argparse
@@ -30,8 +31,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import add_output_arguments, machine, write_json
 
-RESULTS = Path(__file__).resolve().parent / "results"
 CHUNK = 500_000
 # Criteo's 26 categorical cardinalities, scaled down so the model stays small.
 CARDINALITIES = [
@@ -170,11 +171,11 @@ def main(argv=None):
     parser.add_argument("--work-dir", help="where the raw files and shards go")
     parser.add_argument("--chunksize", type=int, default=250_000, help="text rows per chunk")
     parser.add_argument("--rows-per-shard", type=int, default=500_000)
-    parser.add_argument("--name", default="out_of_core")
+    add_output_arguments(parser, "out_of_core")
     args = parser.parse_args(argv)
     work_root = Path(args.work_dir or tempfile.mkdtemp(prefix="out-of-core-"))
     results = {"rows": {}, "chunksize": args.chunksize, "rows_per_shard": args.rows_per_shard}
-    results["loadavg_start"] = os.getloadavg()
+    results["machine"] = machine()  # of this process; every child runs one torch thread
     settings = (args.chunksize, args.rows_per_shard)
     for i, n_rows in enumerate(sorted(args.rows)):
         work = work_root / str(n_rows)
@@ -192,10 +193,8 @@ def main(argv=None):
         results["rows"][n_rows] = entry
         print(json.dumps({n_rows: entry}, indent=1), flush=True)
         shutil.rmtree(work)
-    results["loadavg_end"] = os.getloadavg()
     report(results)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{args.name}.json").write_text(json.dumps(results, indent=1))
+    print(f"wrote {write_json(results, args.out, args.name)}")
     if args.work_dir is None:
         shutil.rmtree(work_root)
 

@@ -1,131 +1,54 @@
-"""Quality of the DeepFM paper's model family on real CTR data, against LR and LightGBM (issue 3).
+"""Quality of the DeepFM paper's model family on real CTR data, against LR and LightGBM.
 
 Every model of the family (LR, FM, FNN, IPNN, OPNN, DNN, Wide & Deep, DeepFM) is
-``DeepFMClassifier(model=..., random_state=0)`` with the estimator's *default*
-hyper-parameters, so a re-run measures the current defaults (the JSON records them).
-One more row is the README's recipe for the last points of AUC: scikit-learn's
-``VotingClassifier`` averaging the probabilities of default DeepFMs of seeds 0 to 4.
-Two references take the same encoded training rows:
+``DeepFMClassifier(model=..., random_state=seed)`` with the estimator's *default*
+hyper-parameters (the JSON records them); ``deepfm_vote`` is scikit-learn's
+``VotingClassifier`` over default DeepFMs of seeds 0 to 4; ``deepfm_tuned`` (not in the
+default list) picks the embedding tables' Adam from ``DEEPFM_GRID`` per seed as the
+references are tuned. The references take the same encoded training rows:
+``LogisticRegression`` on the one-hot codes, ``C`` chosen by the log loss on the last 20%
+of the training rows, then refitted on all; LightGBM (skipped when not installed), its
+trees chosen by early stopping on the same 20%, then refitted (``quality_models.py``).
 
-- scikit-learn's ``LogisticRegression`` on the one-hot encoded field codes, its ``C``
-  chosen from a small grid by the log loss on the last 20% of the training rows, then
-  refitted on all of them;
-- LightGBM (skipped when not installed), the practitioner's alternative, on the field
-  codes (categorical fields as categorical features, binned numeric fields as ordered
-  numbers), its number of trees chosen by early stopping on the same 20%, then refitted.
+All models read the codes of one ``FieldEncoder`` fitted on the training rows; the data
+sets and their splits are in ``quality_data.py``. ``--seeds N`` fits the family with
+seeds 0 to N-1 and reports the mean and standard deviation; ``--bootstrap N`` (with
+``sklearn_lr`` among the models) adds each model's AUC minus LR's with a 95% paired
+bootstrap interval over the test rows; ``--set name=value`` runs the family with other
+``DeepFMClassifier`` parameters. Fit time is wall time, tuning included.
 
-All models see the same ``FieldEncoder`` codes (defaults; every Frappe and Avazu column
-and Criteo's ``C1..C26`` named categorical), but for MovieLens' genres, which the family
-reads as a multi-valued field and the references as one category (``quality_data``'s
-``MULTI_VALUED``). Data sets (``--data``):
-
-``frappe``
-    ``../shared/data/frappe/frappe.train.libfm`` (57,722 rows, 10 fields), a random
-    2/3 train and 1/3 test split (seed 0).
-``criteo``
-    ``criteo_8k`` (the first 8,000 rows of Criteo's Kaggle ``train.txt``, time-ordered):
-    the first 6,400 rows train, the last 1,600 test.
-``avazu``
-    ``avazu_9k`` (the first 8,999 rows of Avazu's Kaggle ``train``): the first 7,199 rows
-    train, the last 1,800 test; ``id`` and the constant ``hour`` are dropped, the other
-    21 columns are categorical.
-``frappe_260k``
-    ``frappe_202k`` (NFM's train split, rebuilt) trains, ``frappe`` (57,722 rows) tests.
-``movielens``
-    MovieLens 100K, rating >= 4 as the click, ``movielens.py``'s joined fields (user,
-    item, gender, occupation, zip and genres categorical; genres multi-valued for the
-    family), a random 80/20 split.
-``talkingdata``
-    ``talkingdata_100k`` (227 downloads in 100,000 clicks): ip, app, device, os and
-    channel categorical, the hour of ``click_time`` binned; a stratified 2/3-1/3 split.
-``synthetic``
-    ``make_ctr_classification`` (6,000 rows), 2/3 train and 1/3 test, for smoke runs.
-
-``--models deepfm_tuned`` (not in the default list) tunes DeepFM the way the references
-are tuned: per seed, the ``DEEPFM_GRID`` setting of the embedding tables' Adam with the
-least log loss on the last 20% of the training rows, then refitted on all of them (a
-tuning row's code that the rows before never held reads an untrained, near-zero row, or
-code 0 when it lies beyond the fitted cardinality); ``settings`` lists the choice of each seed.
-
-``--bootstrap 1000`` (with ``sklearn_lr`` among the models) adds each model's AUC minus
-LR's with a 95% paired bootstrap interval over the test rows: the seeds' spread leaves
-out the noise of a test set of a few thousand rows, which these intervals measure.
-
-``--set batch_size=1024`` (any ``DeepFMClassifier`` parameter) runs the family with
-other settings, e.g. the defaults before issue 13; ``--name`` names the result files.
-
-``--seeds N`` fits every model of the family with seeds 0 to N-1 and reports the mean
-and standard deviation: with one seed, AUC differences below about 0.005 are noise.
-Fit time is wall time on the machine that ran it, tuning of the references and FNN's FM
-pre-training included; on a machine shared with other jobs, ``--threads 1`` keeps
-multi-threaded kernels from stalling on busy cores (the JSON records the load average).
-Run ``python benchmarks/quality.py --data frappe`` (all models; ``--models deepfm fm`` for
-a subset) or ``--quick`` for a smoke run of a few seconds.
-Results go to ``benchmarks/results/quality_<data>.json`` and ``.md``, the ROC curves to
-``quality_<data>_roc.png`` and the AUC bar chart to ``quality_<data>_auc.png``.
+Run ``python benchmarks/quality.py --data frappe --threads 1 --seeds 5`` or ``--quick``
+for a smoke run. Results: ``results/<name>.json`` and ``.md`` (``--name``, by default
+``quality_<data>``), the ROC curves in ``<name>_roc.png`` and the AUC bars in
+``<name>_auc.png``.
 """
 
 import argparse
-import json
-import os
-import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-import sklearn
 import torch
-from sklearn.ensemble import VotingClassifier
-from sklearn.linear_model import LogisticRegression
+from _common import RESULTS, machine, parse_settings, write_json
+from quality_data import LOADERS, MULTI_VALUED
+from quality_models import (
+    DEEP_MODELS,
+    LABELS,
+    QUICK,
+    REFERENCES,
+    SEED,
+    TUNED,
+    VOTES,
+    fit,
+    lightgbm_installed,
+    seeds_of,
+)
 from sklearn.metrics import log_loss, roc_auc_score, roc_curve
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder
 from threadpoolctl import threadpool_limits
 
-import sklearn_deepfm
 from sklearn_deepfm import DeepFMClassifier, FieldEncoder
 
-# the data loaders beside this file, also when a test loads it by path
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from movielens import parse_settings  # noqa: E402
-from quality_data import LOADERS, MULTI_VALUED  # noqa: E402
-
-RESULTS = Path(__file__).parent / "results"
 DATASETS = tuple(LOADERS)
-# The DeepFM paper's table order.
-DEEP_MODELS = ("lr", "fm", "fnn", "ipnn", "opnn", "dnn", "wide_deep", "deepfm")
-# DeepFMClassifiers combined, already over seeds: fitted once however many --seeds.
-VOTES = ("deepfm_vote",)
-# DeepFM tuned like the references: per seed, a grid on the last training rows, refitted.
-TUNED = ("deepfm_tuned",)
-REFERENCES = ("sklearn_lr", "lightgbm")
-VOTE_SEEDS = 5
-LABELS = {
-    "lr": "LR",
-    "fm": "FM",
-    "fnn": "FNN",
-    "ipnn": "IPNN",
-    "opnn": "OPNN",
-    "dnn": "DNN",
-    "wide_deep": "Wide & Deep (LR & DNN)",
-    "deepfm": "DeepFM",
-    "deepfm_vote": f"DeepFM, soft vote of {VOTE_SEEDS} seeds",
-    "deepfm_tuned": "DeepFM, embedding optimizer tuned",
-    "sklearn_lr": "sklearn LogisticRegression, one-hot",
-    "lightgbm": "LightGBM",
-}
-SEED = 0
-SETTINGS = {}  # --set: DeepFMClassifier parameters over the defaults, for a comparison
-TUNING_FRACTION = 0.2  # the last training rows, to tune the references
-LR_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
-# The embedding tables' Adam, which the small slices pull opposite ways (issue 13):
-# Criteo gains from damping rare codes, Avazu from faster tables.
-DEEPFM_GRID = ({}, {"embedding_epsilon": 1e-3}, {"embedding_learning_rate": 3e-3})
-LIGHTGBM = dict(objective="binary", learning_rate=0.05)  # other parameters: the defaults
-MAX_TREES, EARLY_STOPPING_ROUNDS = 2000, 50
-QUICK = dict(train_rows=600, test_rows=400, max_epochs=1, lr_grid=(0.1,), trees=10)
 
 
 # data --------------------------------------------------------------------------------
@@ -151,126 +74,7 @@ def encode(X_train, X_test, categorical, multi_valued=None):
     return encoder.transform(X_train), encoder.transform(X_test)
 
 
-# models ------------------------------------------------------------------------------
-
-
-def fit_deep(model, codes, y, quick, seed=SEED):
-    """A ``DeepFMClassifier`` of the family with the default hyper-parameters."""
-    clf = DeepFMClassifier(model=model, random_state=seed, **SETTINGS)
-    if quick:
-        clf.set_params(max_epochs=QUICK["max_epochs"])
-    clf.fit(codes, y)
-    details = {"epochs": clf.n_iter_, "batch": clf.batch_size_, "batch norm": clf.batch_norm_}
-    return clf.predict_proba, details
-
-
-def fit_deep_vote(codes, y, quick):
-    """The README's recipe: default DeepFMs of seeds 0, 1, ..., probabilities averaged."""
-    members = [
-        (f"seed{seed}", DeepFMClassifier(random_state=seed, **SETTINGS))
-        for seed in range(VOTE_SEEDS)
-    ]
-    vote = VotingClassifier(members, voting="soft")
-    if quick:
-        vote.set_params(**{f"{name}__max_epochs": QUICK["max_epochs"] for name, _ in members})
-    vote.fit(codes, y)
-    return vote.predict_proba, {"epochs": [clf.n_iter_ for clf in vote.estimators_]}
-
-
-def fit_deep_tuned(codes, y, quick, seed):
-    """DeepFM with the ``DEEPFM_GRID`` setting of least log loss on the tuning rows, refitted."""
-
-    def make(setting):
-        clf = DeepFMClassifier(random_state=seed, **SETTINGS, **setting)
-        return clf.set_params(max_epochs=QUICK["max_epochs"]) if quick else clf
-
-    fit_rows, tune_rows = tuning_split(len(y))
-    losses = []
-    for setting in DEEPFM_GRID:
-        model = make(setting).fit(codes[fit_rows], y[fit_rows])
-        proba = model.predict_proba(unseen_to_unknown(model, codes[tune_rows]))[:, 1]
-        losses.append(log_loss(y[tune_rows], proba))
-    best = DEEPFM_GRID[int(np.argmin(losses))]
-    clf = make(best).fit(codes, y)
-    details = {"epochs": clf.n_iter_, "batch": clf.batch_size_, "batch norm": clf.batch_norm_}
-    return clf.predict_proba, {**details, "setting": best or "defaults"}
-
-
-def unseen_to_unknown(model, codes):
-    """Map codes beyond those ``model`` was fitted on to 0, the encoder's unknown code.
-
-    The encoder was fitted on all training rows, so the tuning rows hold codes that the
-    rows before them lack (LR's one-hot encoder ignores them likewise).
-    """
-    if isinstance(codes, pd.DataFrame):
-        return codes.where(codes < model.cardinalities_, 0)
-    return np.where(codes < model.cardinalities_, codes, 0)
-
-
-def tuning_split(n):
-    """Rows fitted and rows scored when tuning a reference: the last 20% score."""
-    cut = int(round(n * (1 - TUNING_FRACTION)))
-    return slice(None, cut), slice(cut, None)
-
-
-def fit_sklearn_lr(codes, y, quick):
-    """One-hot ``LogisticRegression``, ``C`` tuned on the last training rows, refitted."""
-
-    def make(C):
-        return make_pipeline(
-            OneHotEncoder(handle_unknown="ignore"), LogisticRegression(C=C, max_iter=2000)
-        )
-
-    fit_rows, tune_rows = tuning_split(len(y))
-    losses = {}
-    for C in QUICK["lr_grid"] if quick else LR_GRID:
-        model = make(C).fit(codes[fit_rows], y[fit_rows])
-        losses[C] = log_loss(y[tune_rows], model.predict_proba(codes[tune_rows])[:, 1])
-    best = min(losses, key=losses.get)
-    return make(best).fit(codes, y).predict_proba, {"C": best}
-
-
-def fit_lightgbm(codes, y, categorical, quick):
-    """LightGBM on the codes, trees chosen by early stopping on the last rows, refitted."""
-    import lightgbm
-
-    params = dict(LIGHTGBM, seed=SEED, num_threads=torch.get_num_threads(), verbose=-1)
-    max_trees = QUICK["trees"] if quick else MAX_TREES
-    fit_rows, tune_rows = tuning_split(len(y))
-    train = lightgbm.Dataset(codes[fit_rows], y[fit_rows], categorical_feature=categorical)
-    booster = lightgbm.train(
-        params,
-        train,
-        num_boost_round=max_trees,
-        valid_sets=[lightgbm.Dataset(codes[tune_rows], y[tune_rows], reference=train)],
-        callbacks=[lightgbm.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
-    )
-    trees = booster.best_iteration or max_trees
-    everything = lightgbm.Dataset(codes, y, categorical_feature=categorical)
-    final = lightgbm.train(params, everything, num_boost_round=trees)
-
-    def predict_proba(codes):
-        positive = final.predict(codes)
-        return np.column_stack([1 - positive, positive])
-
-    return predict_proba, {"trees": trees}
-
-
-def fit(name, codes, y, categorical, quick, seed=SEED):
-    if name == "sklearn_lr":
-        return fit_sklearn_lr(codes, y, quick)
-    if name == "lightgbm":
-        return fit_lightgbm(codes, y, categorical, quick)
-    if name == "deepfm_vote":
-        return fit_deep_vote(codes, y, quick)
-    if name == "deepfm_tuned":
-        return fit_deep_tuned(codes, y, quick, seed)
-    return fit_deep(name, codes, y, quick, seed)
-
-
-def seeds_of(name, n_seeds):
-    """The references and the vote (already over seeds) run once, the family n_seeds times."""
-    return range(n_seeds) if name in DEEP_MODELS + TUNED else [SEED]
+# evaluation and report ---------------------------------------------------------------
 
 
 def evaluate(name, train, test, categorical, args):
@@ -279,7 +83,9 @@ def evaluate(name, train, test, categorical, args):
     runs, first, settings, probas = [], None, [], []
     for seed in seeds_of(name, args.seeds):
         began = time.perf_counter()
-        predict_proba, details = fit(name, codes_train, y_train, categorical, args.quick, seed)
+        predict_proba, details = fit(
+            name, codes_train, y_train, categorical, args.quick, seed, args.settings
+        )
         seconds = time.perf_counter() - began
         proba = predict_proba(codes_test)[:, 1]
         probas.append(proba)
@@ -337,31 +143,6 @@ def minus_lr_text(row):
     return f"{row['minus_lr']['difference']:+.4f} [{low:+.4f}, {high:+.4f}]"
 
 
-def lightgbm_installed():
-    try:
-        import lightgbm  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-# report ------------------------------------------------------------------------------
-
-
-def machine():
-    return {
-        "cpu_count": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "load_average_at_start": os.getloadavg()[0],  # other processes sharing the CPUs
-        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "sklearn": sklearn.__version__,
-        "sklearn_deepfm": sklearn_deepfm.__version__,
-    }
-
-
 def markdown(report):
     defaults = ", ".join(f"{k}={v!r}" for k, v in report["deepfm_defaults"].items())
     machine = report["machine"]
@@ -394,8 +175,8 @@ def markdown(report):
     lines += [
         "",
         f"DeepFMClassifier defaults used: {defaults}.",
-        f"Machine: {machine['cpu_count']} CPU cores (threads used: {machine['torch_threads']}, "
-        f"load average {machine['load_average_at_start']:.1f} at start), "
+        f"Machine: {machine['cores']} CPU cores (threads used: {machine['torch_threads']}, "
+        f"load average {machine['load_average_at_start'][0]:.1f} at start), "
         f"{machine['gpu'] or 'no GPU'}; torch {machine['torch']}. "
         f"Total run time {report['total_seconds']:.0f} s.",
     ]
@@ -442,7 +223,7 @@ def plot(report, curves, out, stem):
     plt.close(fig)
 
 
-# main --------------------------------------------------------------------------------
+# main ---------------------------------------------------------------------------------
 
 
 def main(argv=None):
@@ -482,8 +263,7 @@ def main(argv=None):
     )
     parser.add_argument("--name", help="results file stem (quality_<data>)")
     args = parser.parse_args(argv)
-    SETTINGS.clear()
-    SETTINGS.update(parse_settings(args.set))
+    args.settings = parse_settings(args.set)
     if args.threads:  # on a machine shared with other jobs, fewer threads avoid stalls
         torch.set_num_threads(args.threads)
         threadpool_limits(args.threads)
@@ -515,7 +295,7 @@ def main(argv=None):
         "prior_log_loss": log_loss(y_test, prior),
         "deepfm_defaults": {
             k: v
-            for k, v in DeepFMClassifier(**SETTINGS).get_params().items()
+            for k, v in DeepFMClassifier(**args.settings).get_params().items()
             if k not in ("model", "random_state", "verbose", "device")
         },
         "machine": machine(),
@@ -544,9 +324,8 @@ def main(argv=None):
                 print(f"{row['label']:<36} {minus_lr_text(row)}")
     report["total_seconds"] = time.perf_counter() - start
 
-    args.out.mkdir(parents=True, exist_ok=True)
     stem = args.name or f"quality_{args.data}"
-    (args.out / f"{stem}.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    write_json(report, args.out, stem)
     (args.out / f"{stem}.md").write_text(markdown(report))
     plot(report, curves, args.out, stem)
     print(f"total {report['total_seconds']:.0f} s; results in {args.out}/{stem}.*")

@@ -6,10 +6,9 @@ Every loader returns ``X_train, y_train, X_test, y_test, categorical, split``, w
 SOURCE.md); nothing is copied into the repository.
 """
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
+from _common import DATA
 from sklearn.model_selection import train_test_split
 
 from sklearn_deepfm import make_ctr_classification
@@ -20,7 +19,6 @@ from sklearn_deepfm.datasets import (
     load_movielens_100k,
 )
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 SEED = 0
 
 
