@@ -20,6 +20,19 @@ from ._net import module_fields
 _ATTRIBUTE = re.compile(r"_?[a-z][a-z0-9_]*")
 # The fitted attribute that the state describes apart, as its network.
 _NETWORK = "net_"
+# The private attributes a fit sets that a saved state keeps: the seed of the fit and
+# the random stream of its training, which a resumed or continued fit goes on from.
+_PRIVATE_FITTED = ("_seed", "_torch_rng_state")
+
+
+def _is_fitted_attribute(name):
+    """Tell the attributes a fit sets from those others set on the estimator while it fits.
+
+    scikit-learn's Pipeline, for one, sets ``_parent_callback_ctx`` on its final step
+    for the length of the step's fit, when a checkpoint may be written.
+    """
+    public = name.endswith("_") and not name.startswith("_")
+    return (public or name in _PRIVATE_FITTED) and name != _NETWORK
 
 
 class FittedStateMixin:
@@ -42,7 +55,9 @@ class FittedStateMixin:
         if include_optimizer:
             optimizers = {name: opt.state_dict() for name, opt in net.optimizers().items()}
         return {
-            "fitted": {k: v for k, v in vars(self).items() if k not in params and k != _NETWORK},
+            "fitted": {
+                k: v for k, v in vars(self).items() if k not in params and _is_fitted_attribute(k)
+            },
             "module": {
                 "class": type(module).__name__,
                 "args": {k[8:]: v for k, v in net_params.items() if k.startswith("module__")},

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 from conftest import module_state
+from sklearn.pipeline import make_pipeline
 
-from sklearn_deepfm import DeepFMClassifier, make_ctr_classification
+from sklearn_deepfm import DeepFMClassifier, FieldEncoder, make_ctr_classification
 from sklearn_deepfm.estimators import _checkpoint
 from sklearn_deepfm.estimators._net import CTRNet
 
@@ -92,6 +93,25 @@ def test_a_fit_stopped_in_its_third_epoch_resumes_to_the_same_model(
     assert not (tmp_path / _checkpoint.FILE).exists()  # the fit ended: nothing to resume
 
 
+def test_a_pipeline_stopped_in_its_third_epoch_resumes_to_the_same_model(tmp_path, monkeypatch):
+    # Pipeline.fit sets attributes of its own on the final step while it fits (scikit-learn
+    # 1.9's callback context): the checkpoint must save the fit's state, not those
+    X, y = make_ctr_classification(n_samples=2000, as_frame=True, random_state=0)
+
+    def pipeline(**params):
+        return make_pipeline(FieldEncoder(), DeepFMClassifier(**PARAMS, **params))
+
+    uninterrupted = pipeline().fit(X, y)
+    steps_per_epoch = -(-1800 // PARAMS["batch_size"])
+    with monkeypatch.context() as patch:
+        crash_at_step(patch, 2 * steps_per_epoch + 3)
+        with pytest.raises(Crash):
+            pipeline(checkpoint_dir=tmp_path).fit(X, y)
+    assert _checkpoint.read(tmp_path)["fit_epochs"] == 2
+    resumed = pipeline(checkpoint_dir=tmp_path).fit(X, y)
+    assert_same_model(resumed[-1], uninterrupted[-1], uninterrupted[0].transform(X))
+
+
 def test_a_fit_stopped_while_refitting_resumes_to_the_same_model(data, tmp_path, monkeypatch):
     X, y = data
     uninterrupted = DeepFMClassifier(**PARAMS, refit=True).fit(X, y)
@@ -163,7 +183,9 @@ import os, signal, sys
 import numpy as np
 import torch
 torch.set_num_threads(1)
-from sklearn_deepfm import DeepFMClassifier, make_ctr_classification
+from sklearn.pipeline import make_pipeline
+
+from sklearn_deepfm import DeepFMClassifier, FieldEncoder, make_ctr_classification
 from sklearn_deepfm.estimators._net import CTRNet
 
 X, y = make_ctr_classification(n_samples=2000, random_state=0)
