@@ -110,6 +110,22 @@ def add_output_arguments(parser, name):
     parser.add_argument("--name", default=name, help=f"stem of the results files ({name})")
 
 
+def add_run_arguments(parser, name):
+    """``--quick``, ``--threads`` and the output arguments of a sectioned speed benchmark."""
+    parser.add_argument("--quick", action="store_true", help="small smoke run of a few seconds")
+    parser.add_argument("--threads", type=int, help="torch threads (default; 1 with --quick)")
+    add_output_arguments(parser, name)
+
+
+def parse_sized(parser, argv, full, quick):
+    """Parse ``argv``; sizes left unset take ``quick``'s values with --quick, else ``full``'s."""
+    args = parser.parse_args(argv)
+    for key, value in (quick if args.quick else full).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    return args
+
+
 def write_json(results, out, stem):
     """Write ``results`` to ``out/stem.json``, with the load average at the end; return the path."""
     if isinstance(results.get("machine"), dict):

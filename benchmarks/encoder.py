@@ -21,11 +21,12 @@ from pathlib import Path
 import numpy as np
 from _common import (
     MOVIELENS,
-    add_output_arguments,
+    add_run_arguments,
     call_ms,
     interleave,
     machine,
     paired_ratio,
+    parse_sized,
     print_summary,
     run_sections,
 )
@@ -175,22 +176,16 @@ def summary(encoder, genres):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small smoke run of a few seconds")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=["encoder"])
     parser.add_argument("--encoder-rows", type=int, help="rows of the encoder data (1,000,000)")
     parser.add_argument("--encoder-vocab", type=int, help="vocabulary of the encoder data (1M)")
     parser.add_argument("--encoder-repeats", type=int, default=2, help="interleaved rounds (2)")
     parser.add_argument("--latency-calls", type=int, help="one-row calls timed (500)")
     parser.add_argument("--movielens", type=Path, default=MOVIELENS, help="movielens_100k folder")
-    parser.add_argument("--threads", type=int, help="torch threads (default; 1 with --quick)")
-    add_output_arguments(parser, "encoder")
-    args = parser.parse_args(argv)
+    add_run_arguments(parser, "encoder")
     full = dict(encoder_rows=1_000_000, encoder_vocab=1_000_000, latency_calls=500)
     quick = dict(encoder_rows=5_000, encoder_vocab=2_000, latency_calls=20)
-    for key, value in (quick if args.quick else full).items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
-    return args
+    return parse_sized(parser, argv, full, quick)
 
 
 def main(argv=None):

@@ -27,12 +27,13 @@ import pandas as pd
 import torch
 from _common import (
     CRITEO_8K,
-    add_output_arguments,
+    add_run_arguments,
     call_ms,
     interleave,
     latency,
     machine,
     paired_ratio,
+    parse_sized,
     print_summary,
     run_sections,
 )
@@ -190,7 +191,6 @@ def summary(predict, serving):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small smoke run of a few seconds")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
     parser.add_argument("--rows", type=int, help="rows predicted (200,000)")
     parser.add_argument("--vocab", type=int, nargs="+", help="vocabulary sizes (100k 1M 5M)")
@@ -198,9 +198,7 @@ def parse_args(argv):
     parser.add_argument("--latency-calls", type=int, help="one-row calls timed (500)")
     parser.add_argument("--criteo", type=Path, default=CRITEO_8K, help="criteo_8k.txt path")
     parser.add_argument("--serving-rows", type=int, help="Criteo rows of the serving fit (8,000)")
-    parser.add_argument("--threads", type=int, help="torch threads (default; 1 with --quick)")
-    add_output_arguments(parser, "prediction")
-    args = parser.parse_args(argv)
+    add_run_arguments(parser, "prediction")
     full = dict(
         rows=200_000,
         vocab=[100_000, 1_000_000, 5_000_000],
@@ -209,10 +207,7 @@ def parse_args(argv):
         serving_rows=8000,
     )
     quick = dict(rows=8192, vocab=[2_000, 50_000], repeats=2, latency_calls=20, serving_rows=2000)
-    for key, value in (quick if args.quick else full).items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
-    return args
+    return parse_sized(parser, argv, full, quick)
 
 
 def main(argv=None):

@@ -25,10 +25,11 @@ import numpy as np
 import torch
 from _common import (
     FRAPPE,
-    add_output_arguments,
+    add_run_arguments,
     interleave,
     machine,
     paired_ratio,
+    parse_sized,
     print_summary,
     run_sections,
 )
@@ -295,7 +296,6 @@ def summary(train, frappe):
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small smoke run of a few seconds")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=["train"], help="(train)")
     parser.add_argument("--rows", type=int, help="rows of the sparse fits (200,000)")
     parser.add_argument("--vocab", type=int, nargs="+", help="vocabulary sizes (100k 1M 5M)")
@@ -313,14 +313,10 @@ def parse_args(argv):
         default=list(FRAPPE_ARMS),
         help="embedding optimizers compared on Frappe",
     )
-    parser.add_argument("--threads", type=int, help="torch threads (default; 1 with --quick)")
-    add_output_arguments(parser, "training")
-    args = parser.parse_args(argv)
+    add_run_arguments(parser, "training")
     full = dict(rows=200_000, vocab=[100_000, 1_000_000, 5_000_000], repeats=3, dense_rows=40_960)
     quick = dict(rows=8192, vocab=[2_000, 50_000], repeats=2, dense_rows=8192)
-    for key, value in (quick if args.quick else full).items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
+    args = parse_sized(parser, argv, full, quick)
     if args.dense_vocab is None:
         args.dense_vocab = [args.vocab[0], args.vocab[-1]]
     if args.frappe_seeds is None:
