@@ -2,11 +2,13 @@
 
 A subclass supplies the target through four abstract methods. ``_fit`` does the
 rest, top to bottom: the input becomes ``FieldData`` (``data``), a validation split
-is held out, the net is resumed (``_checkpoint``), started or continued (``_net``),
-trained with the callbacks of ``_callbacks``, and refitted on all rows. What one fit
+is held out, the net is resumed (``_checkpoint``), started (``_net``, its order-1
+part from a linear model: ``_linear_start``) or continued, trained with the
+callbacks of ``_callbacks``, and refitted on all rows. What one fit
 knows while it runs is a ``_FitRun``; what it learns stays as fitted attributes.
 """
 
+import copy
 import os
 from abc import ABCMeta, abstractmethod
 from dataclasses import dataclass
@@ -25,10 +27,17 @@ from .._sklearn import Interval, StrOptions, check_sample_weight
 from ..data import FieldData, FieldDataset, as_tensors
 from ..nn import MODELS, CatchUpAdam, has_batch_norm
 from . import _distributed
-from ._callbacks import fit_callbacks, kept_epochs
+from ._callbacks import early_stopping, fit_callbacks, kept_epochs
 from ._checkpoint import FitCheckpoint
-from ._defaults import batch_norm_for, batch_size_for, early_stopping_on, refit_on
+from ._defaults import (
+    LINEAR_START_MAX_ROWS,
+    batch_norm_for,
+    batch_size_for,
+    early_stopping_on,
+    refit_on,
+)
 from ._fitted_state import FittedStateMixin, epochs_of
+from ._linear_start import fit_linear
 from ._net import _PREDICT_BATCH_SIZE, build_net
 from ._validation import (
     check_codes,
@@ -120,6 +129,17 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator, metaclass=ABCMeta):
         The callbacks, ``(name, callback)`` pairs, record the key in the net's
         history (skorch records ``valid_loss`` itself).
         """
+
+    def _linear_model(self):
+        """Return the scikit-learn linear model the order-1 part starts from; None: from zeros.
+
+        With a model, a fit with a validation split also needs ``_validation_score``.
+        """
+        return None
+
+    def _validation_score(self, net, valid):
+        """Return the score early stopping watches (``_monitor``'s key) of ``net`` on ``valid``."""
+        raise NotImplementedError
 
     @abstractmethod
     def _after_training(self, valid, stopped=None, train=None):
@@ -264,12 +284,14 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator, metaclass=ABCMeta):
             return self._start_net(train, valid, run.epochs, run), 0
         return self._continue_net(valid, run), 0
 
-    def _start_net(self, train, valid, epochs, run, refit=False):
+    def _start_net(self, train, valid, epochs, run, stopped=None):
         """Build and initialise a new net; FNN's first trains its FM for the embeddings.
 
-        The FM of a refit trains for the epochs the first FM kept (``run.fm_epochs``),
+        ``stopped`` is the early-stopped net that a refit's new net replaces. The FM
+        of a refit trains for the epochs the first FM kept (``run.fm_epochs``),
         having no validation split to stop it; each FM's kept epochs go to ``run``.
         """
+        refit = stopped is not None
         pretrained = None
         if self.model == "fnn":
             fm = self._build_net(self.batch_size_, valid, self._callbacks(valid), run, model="fm")
@@ -286,7 +308,28 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator, metaclass=ABCMeta):
             if pretrained is not None:
                 net.module_.copy_embeddings_from(pretrained.module_)
             self._torch_rng_state = torch.get_rng_state()
+        self._start_linear(net, train, valid, stopped)
         return net
+
+    def _start_linear(self, net, train, valid, stopped):
+        """Start ``net``'s order-1 part from ``_linear_model`` fitted on ``train``.
+
+        Only where early stopping judges the start (see ``_linear_start``): a fit with
+        a validation split, whose start becomes early stopping's epoch 0, and the
+        refit of one that started so (``stopped``, the early-stopped net).
+        """
+        model = self._linear_model()
+        if model is None or getattr(net.module_, "first_order", None) is None:
+            return
+        if stopped is not None:  # a refit starts as its first fit did
+            if early_stopping(stopped).initial_ is None:
+                return
+        elif valid is None or len(train) > LINEAR_START_MAX_ROWS:
+            return
+        fit_linear(net.module_, train, model)
+        if valid is not None:
+            weights = copy.deepcopy(net.module_.state_dict())
+            early_stopping(net).initial_ = (float(self._validation_score(net, valid)), weights)
 
     def _continue_net(self, valid, run, stopping_state=None):
         """Prepare ``net_`` to train on, its early stopping from ``stopping_state`` if given."""
@@ -326,7 +369,7 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator, metaclass=ABCMeta):
         if self.verbose:
             print(f"Refitting on all {len(whole):,} rows for {epochs} epochs.")
         self.batch_size_ = batch_size_for(self.batch_size, len(whole))
-        self.net_ = self._start_net(whole, None, epochs, run, refit=True)
+        self.net_ = self._start_net(whole, None, epochs, run, stopped=stopped)
         self._train(self.net_, whole, epochs, run)
         return stopped
 

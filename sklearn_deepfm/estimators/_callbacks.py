@@ -38,13 +38,17 @@ class ValidAUC(Callback):
 
 
 class ResumableEarlyStopping(EarlyStopping):
-    """skorch's ``EarlyStopping``, whose state a checkpoint can save and restore.
+    """skorch's ``EarlyStopping``, with an epoch 0, whose state a checkpoint can save and restore.
 
-    ``resume_state`` (from ``state()``), when set, replaces the fresh state that
-    ``on_train_begin`` gives, so that a resumed fit stops where the first would.
+    ``initial_``, when set before training, is ``(score, weights)`` of the network
+    before its first epoch (the linear start): training ends on those weights when
+    no trained epoch scores better. ``resume_state`` (from ``state()``), when set,
+    replaces the fresh state that ``on_train_begin`` gives, so that a resumed fit
+    stops where the first would.
     """
 
     resume_state = None
+    initial_ = None
 
     def on_train_begin(self, net, **kwargs):
         """Start as skorch does, or from ``resume_state``."""
@@ -54,14 +58,30 @@ class ResumableEarlyStopping(EarlyStopping):
             self.misses_, self.best_epoch_ = state["misses"], state["best_epoch"]
             self.dynamic_threshold_ = state["threshold"]
             self.best_model_weights_ = state["best_model_weights"]
+            self.initial_ = state.get("initial")
+
+    def on_train_end(self, net, **kwargs):
+        """End on the best epoch's weights, or on epoch 0's when none beats them."""
+        super().on_train_end(net, **kwargs)
+        if self.initial_ is None or not len(net.history):
+            return
+        score, weights = self.initial_
+        if self.best_epoch_:
+            best = net.history[self.best_epoch_ - 1, self.monitor]
+            if (best <= score) if self.lower_is_better else (best >= score):
+                return
+        net.module_.load_state_dict(weights)
+        self.best_epoch_ = 0
+        self._sink(f"Restoring the start (epoch 0): {self.monitor} {score:.4f}.", net.verbose)
 
     def state(self):
-        """Return the state a checkpoint keeps: misses, threshold, best epoch and weights."""
+        """Return the state a checkpoint keeps: misses, threshold, best epoch, weights, epoch 0."""
         return {
             "misses": int(self.misses_),
             "threshold": float(self.dynamic_threshold_),
             "best_epoch": int(self.best_epoch_),
             "best_model_weights": self.best_model_weights_,
+            "initial": self.initial_,
         }
 
 
@@ -138,6 +158,9 @@ def early_stopping(net):
 
 
 def kept_epochs(net):
-    """Return the epochs whose weights ``net`` kept: early stopping's best, else all it ran."""
+    """Return the epochs whose weights ``net`` kept: early stopping's best, else all it ran.
+
+    0 when early stopping kept the start (see ``ResumableEarlyStopping.initial_``).
+    """
     stopping = early_stopping(net)
     return stopping.best_epoch_ if stopping is not None else len(net.history)

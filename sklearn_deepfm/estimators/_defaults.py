@@ -19,6 +19,10 @@ _AUTO_STEPS_PER_EPOCH = 32
 _AUTO_BATCH_MIN, _AUTO_BATCH_MAX = 16, 1024
 # batch_norm="auto": batch normalisation from this many training rows of each class on.
 _AUTO_BATCH_NORM_MIN_CLASS_ROWS = 5_000
+# The linear start fits its model on a one-hot matrix of about 12 bytes a cell, three
+# times int32 codes: above this many training rows (where data may be memory-mapped
+# for want of memory) the order-1 weights start at zero.
+LINEAR_START_MAX_ROWS = 500_000
 
 
 def early_stopping_on(early_stopping, n_rows):

@@ -112,11 +112,35 @@ class FieldEmbedding(nn.Module):
             return embedded
         return self._pool(codes, embedded)
 
+    def lookup(self, codes: torch.Tensor, values: torch.Tensor | None = None):
+        """Return the table row each column reads and the weight it has in its field.
+
+        A field's output is the sum of its columns' rows times their weights: the
+        value (1 for a code), times the pooling weight of a multi-valued field's slot.
+        Together they are the module's input as a sparse matrix with one column per
+        table row, which a linear model can be fitted on.
+
+        Returns
+        -------
+        rows : LongTensor of shape (batch, columns)
+        weights : FloatTensor of shape (batch, columns)
+        """
+        codes = codes.to(self.offsets.device)
+        weights = torch.ones(codes.shape) if values is None else values.float()
+        weights = weights.to(self.offsets.device)
+        if self.pool is not None:
+            weights = weights * self._pool_weights(codes, weights.dtype)
+        return codes.long() + self.offsets, weights
+
     def _pool(self, codes: torch.Tensor, embedded: torch.Tensor) -> torch.Tensor:
         """Sum, or average, each field's columns: (batch, columns, k) to (batch, fields, k)."""
-        weights = ((codes != PADDING_CODE) | ~self.padded).to(embedded.dtype)
+        weighted = embedded * self._pool_weights(codes, embedded.dtype).unsqueeze(-1)
+        return (weighted.transpose(1, 2) @ self.pool).transpose(1, 2)
+
+    def _pool_weights(self, codes: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """Each column's weight in its field's pooled row: 0 for padding, 1/count for mean."""
+        weights = ((codes != PADDING_CODE) | ~self.padded).to(dtype)
         if self.pooling == "mean":  # an empty list: no weight, so a zero vector
             counts = weights @ self.pool
             weights = weights / (counts.clamp(min=1) @ self.pool.T)
-        weighted = embedded * weights.unsqueeze(-1)
-        return (weighted.transpose(1, 2) @ self.pool).transpose(1, 2)
+        return weights

@@ -144,7 +144,8 @@ def test_fnn_starts_from_the_pretrained_fm_embedding(ctr_data, monkeypatch):
     assert torch.equal(dnn_start[table], fm_end[table])  # ... and the DNN starts from its table
 
     # the first stage is model="fm" with the same settings (same split and seed) ...
-    fm_alone = DeepFMClassifier(model="fm", **params).fit(X, y)
+    # (FNN's FM starts from zeros, as its network has no order-1 part to start linearly)
+    fm_alone = DeepFMClassifier(model="fm", linear_start_C=None, **params).fit(X, y)
     assert torch.equal(fm_alone.net_.module_.embedding.embedding.weight, fm_end[table])
     # ... and the second starts as model="dnn" does, but for the embedding table
     DeepFMClassifier(model="dnn", **params).fit(X, y)

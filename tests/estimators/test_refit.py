@@ -13,9 +13,11 @@ from sklearn_deepfm import DeepFMClassifier, DeepFMRegressor, FieldEncoder, make
 from sklearn_deepfm.inspection._learned import restored_epoch
 from sklearn_deepfm.io._persistence import load, save
 
-# 2,400 rows: early_stopping="auto" holds out 240 of them.
-FAST = dict(TINY, learning_rate=0.02, max_epochs=10, n_iter_no_change=2)
+# 2,400 rows: early_stopping="auto" holds out 240 of them. From zeros, so that the
+# kept epochs are trained ones (the refit of a linear start: test_linear_start.py).
+FAST = dict(TINY, learning_rate=0.02, max_epochs=10, n_iter_no_change=2, linear_start_C=None)
 FAST_TOL = DeepFMClassifier().tol
+REGRESSOR_FAST = {k: v for k, v in FAST.items() if k != "linear_start_C"}  # the classifier's
 
 
 @pytest.fixture(scope="module")
@@ -142,12 +144,14 @@ def test_refitted_model_file_keeps_the_early_stopped_history(refitted, ctr_data,
 def test_regressor_refits(ctr_data, one_thread):
     X, _ = ctr_data
     y = X[:, 0] * 0.5 + np.random.default_rng(0).normal(size=len(X))
-    reg = DeepFMRegressor(random_state=0, **FAST).fit(X, y)
+    reg = DeepFMRegressor(random_state=0, **REGRESSOR_FAST).fit(X, y)
     history = reg.early_stopping_history_
     assert all("valid_loss" in epoch for epoch in history)
     assert reg.n_iter_ == len(reg.net_.history) <= len(history)
     assert (
-        DeepFMRegressor(refit=False, random_state=0, **FAST).fit(X, y).early_stopping_history_
+        DeepFMRegressor(refit=False, random_state=0, **REGRESSOR_FAST)
+        .fit(X, y)
+        .early_stopping_history_
         is None
     )
 
@@ -174,10 +178,10 @@ def test_fnn_refit_pretrains_its_fm_for_the_epochs_the_first_fm_kept(ctr_data, o
     calls = []
 
     class Spy(DeepFMClassifier):
-        def _start_net(self, train, valid, epochs, run, refit=False):
+        def _start_net(self, train, valid, epochs, run, stopped=None):
             given = run.fm_epochs  # the fit's record of the FM epochs, before this net
-            net = super()._start_net(train, valid, epochs, run, refit)
-            calls.append((refit, given, run.fm_epochs))
+            net = super()._start_net(train, valid, epochs, run, stopped)
+            calls.append((stopped is not None, given, run.fm_epochs))
             return net
 
     X, y = ctr_data
