@@ -30,6 +30,7 @@ from . import _distributed
 from ._callbacks import early_stopping, fit_callbacks, kept_epochs
 from ._checkpoint import FitCheckpoint
 from ._defaults import (
+    AUTO_BATCH_MAX,
     LINEAR_START_MAX_ROWS,
     batch_norm_for,
     batch_size_for,
@@ -72,6 +73,8 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator, metaclass=ABCMeta):
     # The optimizer of sparse embedding tables: a subclass may swap it (for torch's
     # SparseAdam with a no-op flush, say) to compare optimizers.
     _sparse_optimizer = CatchUpAdam
+    # The largest batch of batch_size="auto" (see _defaults.auto_batch_size).
+    _auto_batch_max = AUTO_BATCH_MAX
 
     _parameter_constraints = {
         "model": [StrOptions(set(MODELS))],
@@ -166,7 +169,7 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator, metaclass=ABCMeta):
             data = self._training_data(X, y, sample_weight, classes, run)
             train, valid, whole = self._hold_out(data, run)
             run.part = _distributed.world(self.device)
-            self.batch_size_ = batch_size_for(self.batch_size, len(train))
+            self.batch_size_ = batch_size_for(self.batch_size, len(train), self._auto_batch_max)
             if first:  # the network's shape stays that of its first fit
                 self.batch_norm_ = batch_norm_for(self.batch_norm, train)
             if first and epochs is None and self.checkpoint_dir is not None:
@@ -368,7 +371,7 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator, metaclass=ABCMeta):
         epochs = kept_epochs(stopped)
         if self.verbose:
             print(f"Refitting on all {len(whole):,} rows for {epochs} epochs.")
-        self.batch_size_ = batch_size_for(self.batch_size, len(whole))
+        self.batch_size_ = batch_size_for(self.batch_size, len(whole), self._auto_batch_max)
         self.net_ = self._start_net(whole, None, epochs, run, stopped=stopped)
         self._train(self.net_, whole, epochs, run)
         return stopped

@@ -1,8 +1,9 @@
 """The "auto" settings of the estimators' parameters, as rules on the training data.
 
-``early_stopping``, ``refit`` and ``batch_size`` follow the number of rows, the
-classifier's ``batch_norm`` its class counts. The figures behind each rule are in
-the README's "Defaults and quality" and in ``benchmarks/``.
+``early_stopping``, ``refit`` and ``batch_size`` follow the number of rows (the batch up
+to each estimator's ceiling), the classifier's ``batch_norm`` its class counts. The
+figures behind each rule are in the README's "Defaults and quality" and in
+``benchmarks/``.
 """
 
 import numpy as np
@@ -16,7 +17,10 @@ _AUTO_REFIT_MAX_SAMPLES = 100_000
 # thousand rows train as far in a few epochs as large data does in one; the batch
 # stays between the two bounds (large batches are fast per row).
 _AUTO_STEPS_PER_EPOCH = 32
-_AUTO_BATCH_MIN, _AUTO_BATCH_MAX = 16, 1024
+_AUTO_BATCH_MIN, AUTO_BATCH_MAX = 16, 1024
+# The regressor's "auto" stops at 256 rows: its batches of 1024 did worse on
+# MovieLens 100K ratings than 256 (benchmarks/README.md).
+AUTO_BATCH_MAX_REGRESSION = 256
 # batch_norm="auto": batch normalisation from this many training rows of each class on.
 _AUTO_BATCH_NORM_MIN_CLASS_ROWS = 5_000
 # The linear start fits its model on a one-hot matrix of about 12 bytes a cell, three
@@ -39,10 +43,13 @@ def refit_on(refit, n_rows):
     return refit
 
 
-def batch_size_for(batch_size, n_train):
-    """Return the rows per step for ``n_train`` rows: ``batch_size`` capped, or "auto"'s."""
+def batch_size_for(batch_size, n_train, max_batch=AUTO_BATCH_MAX):
+    """Return the rows per step for ``n_train`` rows: ``batch_size`` capped, or "auto"'s.
+
+    ``max_batch`` is the largest batch "auto" takes (the estimator's ceiling).
+    """
     if batch_size == "auto":
-        return auto_batch_size(n_train)
+        return auto_batch_size(n_train, max_batch)
     return max(1, min(batch_size, n_train))
 
 
@@ -56,19 +63,22 @@ def batch_norm_for(batch_norm, train):
     return auto_batch_norm(np.unique(train.labels(), return_counts=True)[1])
 
 
-def auto_batch_size(n_train):
+def auto_batch_size(n_train, max_batch=AUTO_BATCH_MAX):
     """Return the rows per step of ``batch_size="auto"`` for ``n_train`` training rows.
 
-    ``n_train // 32`` (about 32 steps an epoch), at least 16 and at most 1024, and
-    never more than ``n_train``: 1024 from 32,768 training rows on, 200 for 6,400.
+    ``n_train // 32`` (about 32 steps an epoch), at least 16 and at most
+    ``max_batch`` (1024, the classifier's; the regressor's is 256), and never more
+    than ``n_train``: 1024 from 32,768 training rows on, 200 for 6,400.
 
     Examples
     --------
     >>> from sklearn_deepfm.estimators._defaults import auto_batch_size
     >>> [auto_batch_size(n) for n in (10, 200, 6_400, 38_481, 1_000_000)]
     [10, 16, 200, 1024, 1024]
+    >>> [auto_batch_size(n, max_batch=256) for n in (200, 6_400, 8_192, 72_000)]
+    [16, 200, 256, 256]
     """
-    size = min(_AUTO_BATCH_MAX, max(_AUTO_BATCH_MIN, n_train // _AUTO_STEPS_PER_EPOCH))
+    size = min(max_batch, max(_AUTO_BATCH_MIN, n_train // _AUTO_STEPS_PER_EPOCH))
     return max(1, min(size, n_train))
 
 

@@ -8,6 +8,7 @@ from torch import nn
 
 from .._sklearn import StrOptions, fit_context
 from ._base import BaseDeepFM
+from ._defaults import AUTO_BATCH_MAX_REGRESSION
 from ._targets import numeric_targets, standardisation, standardised
 
 # Per-row losses on the standardised target; HuberLoss's delta is 1.0, one standard
@@ -64,11 +65,15 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         gradients are small beside it (rare codes) move in proportion to
         them rather than by about the step size, which damps the memorising
         of rare codes (see :class:`DeepFMClassifier`).
-    batch_size : int or "auto", default=256
-        Rows per training step; capped at the number of training rows. "auto"
-        is the classifier's rule (``n // 32`` training rows, between 16 and
-        1024), whose batches of 1024 did worse on MovieLens 100K than 256 (see
-        ``benchmarks/README.md``).
+    batch_size : int or "auto", default="auto"
+        Rows per training step; capped at the number of training rows.
+        "auto" takes ``n // 32`` for ``n`` training rows (after the validation
+        split), at least 16 and at most 256: the classifier's rule, about 32
+        steps an epoch on small data, where a fixed batch would make a few
+        hundred rows one step an epoch. Its ceiling is 256 rather than the
+        classifier's 1024, whose larger batches did worse on rating
+        regression (``benchmarks/README.md``). The size used is
+        ``batch_size_``.
     max_epochs : int, default=50
         Maximum number of passes over the training data.
     early_stopping : "auto" or bool, default="auto"
@@ -181,6 +186,7 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         **BaseDeepFM._parameter_constraints,
         "loss": [StrOptions(set(_LOSSES))],
     }
+    _auto_batch_max = AUTO_BATCH_MAX_REGRESSION
 
     def __init__(
         self,
@@ -195,7 +201,7 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         learning_rate=1e-3,
         embedding_learning_rate=None,
         embedding_epsilon=1e-8,
-        batch_size=256,
+        batch_size="auto",
         max_epochs=50,
         early_stopping="auto",
         refit="auto",

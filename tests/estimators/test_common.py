@@ -30,12 +30,6 @@ EXPECTED_FAILED_CHECKS = {
     "DeepFMRegressor": {
         "check_methods_subset_invariance": SUBSET_INVARIANCE,
         "check_sample_weight_equivalence_on_dense_data": WEIGHT_EQUIVALENCE,
-        "check_regressors_train": (
-            "The check's 200 rows make one batch of the default batch_size, so the default "
-            "max_epochs=50 are only 50 Adam steps at learning_rate=1e-3: R^2 reaches 0.35 "
-            "where the check wants 0.5 (0.88 with max_epochs=200, 0.83 with batch_size=32). "
-            "tests/estimators/test_regressor.py checks learning on data of a realistic size."
-        ),
     },
 }
 
@@ -47,6 +41,7 @@ EXPECTED_FAILED_CHECKS = {
         # few epochs, as in a quick grid search: batch_size="auto" gives the check's
         # 200 rows batches of 16, 13 steps an epoch, enough to fit its blobs
         DeepFMClassifier(max_epochs=3, random_state=0),
+        # batch_size="auto" gives check_regressors_train's 200 rows batches of 16
         DeepFMRegressor(random_state=0),
     ],
     expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS[type(estimator).__name__],

@@ -1,14 +1,15 @@
-"""Defaults that adapt to the data: batch_size="auto", batch_norm="auto" and FieldEncoder's
-id rule."""
+"""Defaults that adapt to the data: batch_size="auto" (both estimators), batch_norm="auto"
+and FieldEncoder's id rule."""
 
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import SHARED_DATA
+from sklearn.datasets import make_regression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
-from sklearn_deepfm import DeepFMClassifier, FieldEncoder, make_ctr_classification
+from sklearn_deepfm import DeepFMClassifier, DeepFMRegressor, FieldEncoder, make_ctr_classification
 from sklearn_deepfm.datasets import load_frappe
 from sklearn_deepfm.estimators._defaults import auto_batch_norm, auto_batch_size
 from sklearn_deepfm.nn import has_batch_norm
@@ -32,6 +33,15 @@ def test_auto_batch_size_rule(n_train, expected):
     assert auto_batch_size(n_train) == expected
 
 
+@pytest.mark.parametrize(
+    "n_train, expected", [(10, 10), (200, 16), (6_400, 200), (8_192, 256), (72_000, 256)]
+)
+def test_the_regressors_auto_batch_stops_at_256(n_train, expected):
+    # MovieLens 100K's 72,000 training rows keep the batch of 256 that rating regression
+    # did better with than 1024
+    assert auto_batch_size(n_train, max_batch=DeepFMRegressor._auto_batch_max) == expected
+
+
 @pytest.mark.parametrize("batch_size, expected", [("auto", 16), (64, 64), (5000, 540)])
 def test_fit_records_the_batch_size_used(one_thread, batch_size, expected):
     # under 2,000 rows no validation split: all 540 rows train; 5000 is capped at 540
@@ -40,6 +50,14 @@ def test_fit_records_the_batch_size_used(one_thread, batch_size, expected):
     assert clf.batch_size_ == expected
     assert isinstance(clf.batch_size_, int)
     assert clf.get_params()["batch_size"] == batch_size  # the parameter stays as given
+
+
+@pytest.mark.parametrize("params, expected", [({}, 16), ({"batch_size": 64}, 64)])
+def test_the_regressors_default_batch_follows_the_rows(one_thread, params, expected):
+    # the 200 rows of scikit-learn's check_regressors_train: 13 steps an epoch, not one
+    X, y = make_regression(n_samples=200, n_features=10, random_state=0)
+    reg = DeepFMRegressor(max_epochs=1, random_state=0, **params).fit(X, y)
+    assert reg.batch_size_ == expected
 
 
 def test_three_epoch_grid_search_on_a_few_thousand_frappe_rows(one_thread):
