@@ -43,6 +43,14 @@ def criteo():
     return X.iloc[:6400], y[:6400], X.iloc[6400:], y[6400:], list(CRITEO_CAT_COLUMNS), split
 
 
+def criteo_110k():
+    """109,994 rows sampled from the whole of Criteo's train.txt, very likely in time order."""
+    X, y = load_criteo(DATA / "criteo_110k" / "criteo_110k.txt.gz", return_X_y=True)
+    cut = int(round(0.8 * len(y)))  # 87,995
+    split = f"time-ordered: first {cut:,} rows train, last {len(y) - cut:,} test"
+    return X.iloc[:cut], y[:cut], X.iloc[cut:], y[cut:], list(CRITEO_CAT_COLUMNS), split
+
+
 def avazu():
     frame = pd.read_csv(DATA / "avazu_9k" / "avazu_9k.csv", dtype=str)
     y = frame.pop("click").astype(np.int8).to_numpy()
@@ -95,6 +103,7 @@ LOADERS = {
     "frappe": frappe,
     "frappe_260k": frappe_260k,
     "criteo": criteo,
+    "criteo_110k": criteo_110k,
     "avazu": avazu,
     "movielens": movielens,
     "talkingdata": talkingdata,

@@ -20,6 +20,7 @@ from sklearn_deepfm import DeepFMClassifier
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 FRAPPE = SHARED_DATA / "frappe" / "frappe.train.libfm"
 MOVIELENS = SHARED_DATA / "movielens_100k"
+CRITEO_110K = SHARED_DATA / "criteo_110k" / "criteo_110k.txt.gz"
 
 
 def load_benchmark(name):
@@ -162,3 +163,44 @@ def test_quality_benchmark_compares_with_lr_when_asked(tmp_path):
     assert "minus_lr" not in lr
     assert deepfm["minus_lr"]["difference"] == pytest.approx(deepfm["auc"] - lr["auc"])
     assert "paired bootstrap" in (tmp_path / "quality_synthetic.md").read_text()
+
+
+@pytest.mark.skipif(not CRITEO_110K.exists(), reason="shared criteo_110k data absent")
+def test_learning_curve_benchmark_quick_run(tmp_path):
+    pytest.importorskip("matplotlib")
+    curve = load_benchmark("learning_curve")
+    argv = ["--quick", "--sizes", "200", "400", "--test-rows", "300", "--out", str(tmp_path)]
+    curve.main(argv)
+    report = json.loads((tmp_path / "learning_curve_criteo_110k.json").read_text())
+    keys = [s["key"] for s in report["series"]]
+    assert keys[0] == "sklearn_lr" and {"deepfm", "deepfm_no_linear_start"} <= set(keys)
+    for s in report["series"]:
+        assert [p["train_rows"] for p in s["points"]] == [200, 400]
+        assert all(math.isfinite(p["auc"]) for p in s["points"])
+        seeds = 2 if s["key"].startswith("deepfm") else 1  # the references are deterministic
+        assert all(len(p["runs"]) == seeds for p in s["points"])
+    for suffix in (".md", ".png"):
+        assert (tmp_path / f"learning_curve_criteo_110k{suffix}").stat().st_size > 0
+
+
+def test_learning_curve_finds_where_deepfm_crosses_lr():
+    curve = load_benchmark("learning_curve")
+
+    def series(key, aucs):
+        points = [{"train_rows": n, "auc": a} for n, a in zip([10, 100, 1000], aucs, strict=True)]
+        return {"key": key, "label": key, "points": points}
+
+    found = curve.crossings(
+        [
+            series("sklearn_lr", [0.70, 0.72, 0.73]),
+            series("lightgbm", [0.60, 0.80, 0.60]),  # not a DeepFM series: ignored
+            series("deepfm", [0.69, 0.73, 0.74]),  # passes LR halfway in log rows
+            series("deepfm_no_linear_start", [0.71, 0.70, 0.74]),  # below, then above
+        ]
+    )
+    assert [(c["series"], c["between"], c["passes"]) for c in found] == [
+        ("deepfm", [10, 100], True),
+        ("deepfm_no_linear_start", [10, 100], False),
+        ("deepfm_no_linear_start", [100, 1000], True),
+    ]
+    assert found[0]["train_rows"] == round(10**1.5)
