@@ -1,3 +1,3 @@
 """The version of sklearn-deepfm, in a module of its own so that the package can read it."""
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"

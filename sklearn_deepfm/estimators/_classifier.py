@@ -67,7 +67,7 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         gradients are small beside it (a rare code) moves in proportion to
         them rather than by about the step size, which damps the memorising
         of rare codes. Worth tuning with ``embedding_learning_rate`` on small
-        data with many rare codes (see the README's "Defaults and quality").
+        data with many rare codes (the README's "Defaults and quality").
     linear_start_C : float or None, default=0.05
         With early stopping, the bias and order-1 weights start from an L2
         logistic regression fitted on the training split's one-hot codes
