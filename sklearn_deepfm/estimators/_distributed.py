@@ -4,9 +4,11 @@ A script that fits in one process runs unchanged on several: each process (rank)
 joins torchrun's process group on its first fit, takes its slice of every batch
 (``data``'s ``part_of``; the batches are the same on all ranks, drawn from the same
 seed), and trains the module wrapped in ``DistributedDataParallel``, which averages
-the gradients. Every rank scores the whole validation split, so early stopping and
-calibration decide the same everywhere; the module is unwrapped after training, so
-each rank ends with an ordinary fitted estimator.
+the gradients. Batch normalisation's running statistics, which each rank updates from
+its own slice, are averaged across the ranks after each epoch's training pass, so
+every parameter and buffer agrees before validation. Every rank scores the whole
+validation split, so early stopping and calibration decide the same everywhere; the
+module is unwrapped after training, so each rank ends with an ordinary fitted estimator.
 """
 
 import contextlib
@@ -14,7 +16,7 @@ import os
 import sys
 
 import torch
-from torch import distributed
+from torch import distributed, nn
 from torch.nn.parallel import DistributedDataParallel
 
 
@@ -51,6 +53,27 @@ def sparse_gradients_allowed():
     if not (distributed.is_available() and distributed.is_initialized()):
         return True
     return distributed.get_backend() != "nccl"
+
+
+def average_batch_norm(module):
+    """Average the batch-norm running means and variances of ``module`` across the ranks.
+
+    DistributedDataParallel broadcasts rank 0's buffers at each forward pass, but the
+    last batches of an epoch update each rank's from its own slice: without this the
+    ranks would predict differently.
+    """
+    if not (distributed.is_available() and distributed.is_initialized()):
+        return
+    size = distributed.get_world_size()
+    if size == 1:
+        return
+    module = getattr(module, "module", module)  # the module a DistributedDataParallel wraps
+    with torch.no_grad():
+        for norm in module.modules():
+            if isinstance(norm, nn.modules.batchnorm._BatchNorm) and norm.track_running_stats:
+                for statistic in (norm.running_mean, norm.running_var):
+                    distributed.all_reduce(statistic)
+                    statistic /= size
 
 
 @contextlib.contextmanager

@@ -89,10 +89,15 @@ class CTRNet(NeuralNet):
         return {name: getattr(self, name + "_") for name in names}
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
-        """Run one pass; a training pass ends by bringing every embedding row up to date."""
+        """Run one pass; a training pass ends by bringing every embedding row up to date.
+
+        In a data-parallel fit it also ends with the ranks' batch-norm statistics
+        averaged, so that validation, checkpoints and the fitted model agree on every rank.
+        """
         super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
         if training:
             self._flush_sparse()
+            _distributed.average_batch_norm(self.module_)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         """Bring every embedding row up to date, also after an interrupted epoch."""

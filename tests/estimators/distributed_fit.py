@@ -10,8 +10,10 @@ import sys
 import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import make_pipeline
 
-from sklearn_deepfm import DeepFMClassifier, make_ctr_classification, save
+from sklearn_deepfm import DeepFMClassifier, FieldEncoder, make_ctr_classification, save
+from sklearn_deepfm.datasets import load_frappe
 
 PARAMS = dict(
     embedding_dim=8,
@@ -50,5 +52,27 @@ def main(out, sparse):
         save(clf, f"{out}/model_{rank}.deepfm")
 
 
+def frappe(out, path):
+    """A Pipeline on 12,000 real Frappe rows with batch normalisation: every rank's state."""
+    torch.set_num_threads(1)
+    X, y = load_frappe(path, return_X_y=True)
+    X, y, X_test = X.iloc[:12_000], y[:12_000], X.iloc[12_000:14_000]
+    classifier = DeepFMClassifier(
+        embedding_dim=4, hidden_layer_sizes=(16,), batch_norm=True, batch_size=256,
+        max_epochs=2, early_stopping=False, random_state=0,
+    )  # fmt: skip
+    pipe = make_pipeline(FieldEncoder(categorical_features=list(X.columns)), classifier)
+    pipe.fit(X, y)
+    rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else "single"
+    state = classifier.net_.module_.state_dict()  # parameters and buffers
+    np.savez(f"{out}/state_{rank}.npz", **{k: t.numpy() for k, t in state.items()})
+    np.save(f"{out}/proba_{rank}.npy", pipe.predict_proba(X_test)[:, 1])
+    if rank == 0:
+        save(pipe, f"{out}/model_0.deepfm")
+
+
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2] == "sparse")
+    if sys.argv[2] == "frappe":
+        frappe(sys.argv[1], sys.argv[3])
+    else:
+        main(sys.argv[1], sys.argv[2] == "sparse")

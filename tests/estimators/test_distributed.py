@@ -8,18 +8,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED_DATA
 
 from sklearn_deepfm import DeepFMClassifier, FieldEncoder, load, make_ctr_classification
+from sklearn_deepfm.datasets import load_frappe
 from sklearn_deepfm.estimators._distributed import threads_wanted
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "tests" / "estimators" / "distributed_fit.py"
 
 
-def run(command, out):
+def run(command, out, *args):
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
     done = subprocess.run(
-        [*command, str(SCRIPT), str(out), "sparse"],
+        [*command, str(SCRIPT), str(out), *(args or ["sparse"])],
         env=env,
         capture_output=True,
         text=True,
@@ -52,6 +54,26 @@ def test_two_torchrun_processes_train_as_one(tmp_path):
     X_all, _ = make_ctr_classification(n_samples=6000, random_state=0)
     loaded = load(tmp_path / "model_0.deepfm")
     np.testing.assert_array_equal(loaded.predict_proba(X_all[4000:])[:, 1], proba)
+
+
+def test_ranks_end_identical_with_batch_norm_on_real_data(tmp_path):
+    # each rank's batches update its batch-norm statistics from its own slice, and
+    # without early stopping no validation pass broadcasts rank 0's: they are averaged
+    # after every epoch, so buffers, predictions and files agree
+    frappe = SHARED_DATA / "frappe" / "frappe.train.libfm"
+    if not frappe.exists():
+        pytest.skip(f"shared Frappe data absent: {frappe}")
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    run([*torchrun, "--nnodes=1", "--nproc_per_node=2"], tmp_path, "frappe", str(frappe))
+    states = [np.load(tmp_path / f"state_{rank}.npz") for rank in (0, 1)]
+    assert any("running_mean" in name for name in states[0].files)
+    for name in states[0].files:
+        np.testing.assert_array_equal(states[0][name], states[1][name], err_msg=name)
+    proba = np.load(tmp_path / "proba_0.npy")
+    np.testing.assert_array_equal(proba, np.load(tmp_path / "proba_1.npy"))
+    X, _ = load_frappe(frappe, return_X_y=True)
+    loaded = load(tmp_path / "model_0.deepfm")
+    np.testing.assert_array_equal(loaded.predict_proba(X.iloc[12_000:14_000])[:, 1], proba)
 
 
 def test_grid_search_on_a_dask_cluster_equals_one_process(one_thread):
