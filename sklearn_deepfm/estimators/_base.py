@@ -31,7 +31,6 @@ from ._callbacks import early_stopping, fit_callbacks, kept_epochs
 from ._checkpoint import FitCheckpoint
 from ._defaults import (
     AUTO_BATCH_MAX,
-    LINEAR_START_MAX_ROWS,
     batch_norm_for,
     batch_size_for,
     early_stopping_on,
@@ -133,12 +132,17 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator, metaclass=ABCMeta):
         history (skorch records ``valid_loss`` itself).
         """
 
-    def _linear_model(self):
-        """Return the scikit-learn linear model the order-1 part starts from; None: from zeros.
+    def _starts_linear(self, train):
+        """Tell whether a first fit on ``train`` starts its order-1 part from a linear model.
 
-        With a model, a fit with a validation split also needs ``_validation_score``.
+        When it does, ``_linear_model`` gives the model and ``_validation_score`` scores
+        the start.
         """
-        return None
+        return False
+
+    def _linear_model(self):
+        """Return the unfitted scikit-learn linear model that the order-1 part starts from."""
+        raise NotImplementedError
 
     def _validation_score(self, net, valid):
         """Return the score early stopping watches (``_monitor``'s key) of ``net`` on ``valid``."""
@@ -319,17 +323,20 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator, metaclass=ABCMeta):
 
         Only where early stopping judges the start (see ``_linear_start``): a fit with
         a validation split, whose start becomes early stopping's epoch 0, and the
-        refit of one that started so (``stopped``, the early-stopped net).
+        refit of one that started so (``stopped``, the early-stopped net), its solver
+        warm-started from that start.
         """
-        model = self._linear_model()
-        if model is None or getattr(net.module_, "first_order", None) is None:
+        if getattr(net.module_, "first_order", None) is None:
             return
+        warm = None
         if stopped is not None:  # a refit starts as its first fit did
-            if early_stopping(stopped).initial_ is None:
+            start = early_stopping(stopped).initial_
+            if start is None:
                 return
-        elif valid is None or len(train) > LINEAR_START_MAX_ROWS:
+            warm = start[1]
+        elif valid is None or not self._starts_linear(train):
             return
-        fit_linear(net.module_, train, model)
+        fit_linear(net.module_, train, self._linear_model(), warm)
         if valid is not None:
             weights = copy.deepcopy(net.module_.state_dict())
             early_stopping(net).initial_ = (float(self._validation_score(net, valid)), weights)

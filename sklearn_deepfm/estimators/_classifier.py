@@ -14,6 +14,7 @@ from .._sklearn import Interval, StrOptions, fit_context
 from ._base import BaseDeepFM
 from ._calibration import carried_platt, platt_scaling
 from ._callbacks import ValidAUC
+from ._defaults import linear_start_on
 from ._net import _PREDICT_BATCH_SIZE
 from ._targets import binary_classes, check_classes, label_targets
 
@@ -67,7 +68,7 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         gradients are small beside it (a rare code) moves in proportion to
         them rather than by about the step size, which damps the memorising
         of rare codes. Worth tuning with ``embedding_learning_rate`` on small
-        data with many rare codes (the README's "Defaults and quality").
+        data with many rare codes (see :ref:`tuning` in the user guide).
     linear_start_C : float or None, default=0.05
         With early stopping, the bias and order-1 weights start from an L2
         logistic regression fitted on the training split's one-hot codes
@@ -78,9 +79,10 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         than the logistic regression, which trained from zero it often was:
         Adam memorises rare codes within the first epoch. Smaller ``C``
         regularises more; a strong start (large ``C``) can leave the deep part
-        unable to pass it. Above 500,000 training rows, where the one-hot matrix
-        would cost three times the codes' memory, and with None, the order-1
-        weights start at zero.
+        unable to pass it. The order-1 weights start at zero with None, below
+        500 training rows of either class (where a dozen validation positives
+        cannot judge the start), and above 500,000 training rows (where the
+        one-hot matrix would cost three times the codes' memory).
     batch_size : int or "auto", default="auto"
         Rows per training step; capped at the number of training rows.
         "auto" takes ``n // 32`` for ``n`` training rows (after the validation
@@ -398,9 +400,10 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
             return "valid_auc", False, [("valid_auc", ValidAUC())]
         return "valid_loss", True, [("valid_auc", ValidAUC())]
 
+    def _starts_linear(self, train):
+        return self.linear_start_C is not None and linear_start_on(train)
+
     def _linear_model(self):
-        if self.linear_start_C is None:
-            return None
         return LogisticRegression(C=self.linear_start_C, max_iter=1000)
 
     def _validation_score(self, net, valid):

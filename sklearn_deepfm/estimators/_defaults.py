@@ -1,9 +1,9 @@
 """The "auto" settings of the estimators' parameters, as rules on the training data.
 
 ``early_stopping``, ``refit`` and ``batch_size`` follow the number of rows (the batch up
-to each estimator's ceiling), the classifier's ``batch_norm`` its class counts. The
-figures behind each rule are in the README's "Defaults and quality" and in
-``benchmarks/``.
+to each estimator's ceiling), the classifier's ``batch_norm`` and linear start its
+class counts. The figures behind each rule are in the user guide's "The defaults, and
+why" (``docs/guide/estimators.rst``) and in ``benchmarks/README.md``.
 """
 
 import numpy as np
@@ -23,9 +23,13 @@ _AUTO_BATCH_MIN, AUTO_BATCH_MAX = 16, 1024
 AUTO_BATCH_MAX_REGRESSION = 256
 # batch_norm="auto": batch normalisation from this many training rows of each class on.
 _AUTO_BATCH_NORM_MIN_CLASS_ROWS = 5_000
-# The linear start fits its model on a one-hot matrix of about 12 bytes a cell, three
-# times int32 codes: above this many training rows (where data may be memory-mapped
-# for want of memory) the order-1 weights start at zero.
+# The linear start needs this many training rows of each class: its score on the
+# validation split decides whether it is kept, and a dozen positives there make that
+# score noise (TalkingData, 151 training positives: the start lost 0.005 AUC and fell
+# behind LR's log loss).
+LINEAR_START_MIN_CLASS_ROWS = 500
+# ... and at most this many rows: it fits on a one-hot matrix of about 12 bytes a cell,
+# three times int32 codes, and larger data may be memory-mapped for want of memory.
 LINEAR_START_MAX_ROWS = 500_000
 
 
@@ -61,6 +65,17 @@ def batch_norm_for(batch_norm, train):
     if batch_norm != "auto":
         return batch_norm
     return auto_batch_norm(np.unique(train.labels(), return_counts=True)[1])
+
+
+def linear_start_on(train):
+    """Return whether a fit on ``train``, a ``FieldData`` of two classes, starts linearly.
+
+    From 500 training rows of each class on, up to 500,000 rows in all.
+    """
+    if len(train) > LINEAR_START_MAX_ROWS:
+        return False
+    counts = np.unique(train.labels(), return_counts=True)[1]
+    return len(counts) == 2 and counts.min() >= LINEAR_START_MIN_CLASS_ROWS
 
 
 def auto_batch_size(n_train, max_batch=AUTO_BATCH_MAX):

@@ -72,7 +72,7 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         steps an epoch on small data, where a fixed batch would make a few
         hundred rows one step an epoch. Its ceiling is 256 rather than the
         classifier's 1024, whose larger batches did worse on rating
-        regression (``benchmarks/README.md``). The size used is
+        regression (see :ref:`defaults` in the user guide). The size used is
         ``batch_size_``.
     max_epochs : int, default=50
         Maximum number of passes over the training data.

@@ -112,6 +112,22 @@ def test_a_pipeline_stopped_in_its_third_epoch_resumes_to_the_same_model(tmp_pat
     assert_same_model(resumed[-1], uninterrupted[-1], uninterrupted[0].transform(X))
 
 
+def test_a_fit_that_keeps_its_linear_start_resumes_to_the_same_model(tmp_path, monkeypatch):
+    # the start (epoch 0: its score and weights) rides in the checkpoint, so a resumed
+    # fit keeps it as the uninterrupted one does, and refits it from all rows
+    X, y = make_ctr_classification(n_samples=2_400, random_state=0)  # 558 training positives
+    params = dict(PARAMS, learning_rate=10.0, refit=True)  # every trained epoch does worse
+    uninterrupted = DeepFMClassifier(**params).fit(X, y)
+    assert uninterrupted.n_iter_ == 0  # the start was kept: the refit trained no epoch
+    with monkeypatch.context() as patch:
+        crash_at_step(patch, -(-2_160 // PARAMS["batch_size"]) + 3)  # in the second epoch
+        with pytest.raises(Crash):
+            DeepFMClassifier(**params, checkpoint_dir=tmp_path).fit(X, y)
+    assert _checkpoint.read(tmp_path)["early_stopping"]["initial"] is not None
+    resumed = DeepFMClassifier(**params, checkpoint_dir=tmp_path).fit(X, y)
+    assert_same_model(resumed, uninterrupted, X)
+
+
 def test_a_fit_stopped_while_refitting_resumes_to_the_same_model(data, tmp_path, monkeypatch):
     X, y = data
     # from zeros: on these rows the linear start wins, and a refit of it trains no epoch
