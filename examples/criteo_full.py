@@ -1,4 +1,5 @@
 """Criteo at any size on one machine: streamed encoder fit, Parquet shards, out-of-core training.
+==============================================================================================
 
 Memory stays bounded by one chunk of text, one shard of codes and the model,
 whatever the number of rows:

@@ -1,4 +1,5 @@
 """Scaling out: the same script trains data-parallel under torchrun, or searches on Dask.
+======================================================================================
 
 Data-parallel training (each process takes its share of every batch; gloo on CPUs)::
 

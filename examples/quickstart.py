@@ -1,4 +1,5 @@
 """Train DeepFM on the embedded synthetic CTR data and compare it with logistic regression.
+========================================================================================
 
 Run: python examples/quickstart.py
 """
