@@ -103,16 +103,28 @@ class _ServingModule(nn.Module):
         return (output, torch.sigmoid(output)) if self.probability else output
 
 
-def export_onnx(model, path):
-    """Write the fitted network, after the encoder, as an ONNX model.
+def export_onnx(model, path, *, raw=False):
+    """Write the fitted network, after the encoder, as an ONNX model; or the whole pipeline.
 
     Parameters
     ----------
     model : DeepFMClassifier, DeepFMRegressor or Pipeline
         A fitted classifier or regressor, or a Pipeline ending in one (its other
         steps, such as the encoder, are not exported: see :func:`export_vocabularies`).
+        With ``raw=True``, a fitted ``make_pipeline(FieldEncoder(...), estimator)``.
     path : str or path-like
         Where to write the ``.onnx`` file.
+    raw : bool, default=False
+        Export the encoder too: one graph from the raw columns to the outputs. Its
+        inputs are the columns, by name, each 1-d of shape ``(batch,)``: strings
+        (``tensor(string)``, ``""`` for missing) for string categories and separated
+        multi-valued columns, doubles (``tensor(double)``, NaN for missing) for every
+        numeric column (booleans as 0 and 1). The outputs are the same as without
+        ``raw``. A row holding an infinite number in a binned or value column, which
+        ``transform`` refuses, gets NaN. What the graph cannot reproduce is refused
+        with a ``ValueError`` naming the column: list cells (join them and refit with
+        a separator), a string category ``""``, categories of mixed kinds or integers
+        beyond 2**53. The metadata's ``sklearn_deepfm.raw_inputs`` describes each input.
 
     Notes
     -----
@@ -145,6 +157,10 @@ def export_onnx(model, path):
     >>> np.allclose(probability, clf.predict_proba(X)[:, 1], atol=1e-5)
     True
     """
+    if raw:
+        from ._raw_onnx import export_raw_onnx
+
+        return export_raw_onnx(model, path)
     for package in ("onnx", "onnxscript"):
         _require(package, "export_onnx")
     serving, inputs, dynamic_shapes, metadata = _serving(model, "export_onnx")
