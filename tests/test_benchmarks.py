@@ -204,3 +204,14 @@ def test_learning_curve_finds_where_deepfm_crosses_lr():
         ("deepfm_no_linear_start", [100, 1000], True),
     ]
     assert found[0]["train_rows"] == round(10**1.5)
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "criteo_8k").exists(), reason="shared criteo_8k data absent")
+def test_linear_start_benchmark_pairs_both_variants(tmp_path):
+    benchmark = load_benchmark("linear_start")
+    benchmark.main(["--quick", "--out", str(tmp_path)])
+    report = json.loads((tmp_path / "linear_start.json").read_text())
+    (criteo,) = report["results"]
+    assert set(criteo["runs"]) == {"default", "from_zero"}
+    assert criteo["fit_time_ratio"] > 0 and 0 <= criteo["linear_share"] < 1
+    assert "| criteo (600) |" in (tmp_path / "linear_start.md").read_text()
