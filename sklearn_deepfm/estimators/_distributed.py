@@ -55,6 +55,15 @@ def sparse_gradients_allowed():
     return distributed.get_backend() != "nccl"
 
 
+def unwrapped(module):
+    """Return the module that a DistributedDataParallel wraps, or ``module`` itself.
+
+    During a data-parallel epoch ``net.module_`` is the wrapper: what a checkpoint
+    saves of it is the module inside.
+    """
+    return module.module if isinstance(module, DistributedDataParallel) else module
+
+
 def average_batch_norm(module):
     """Average the batch-norm running means and variances of ``module`` across the ranks.
 
@@ -67,9 +76,8 @@ def average_batch_norm(module):
     size = distributed.get_world_size()
     if size == 1:
         return
-    module = getattr(module, "module", module)  # the module a DistributedDataParallel wraps
     with torch.no_grad():
-        for norm in module.modules():
+        for norm in unwrapped(module).modules():
             if isinstance(norm, nn.modules.batchnorm._BatchNorm) and norm.track_running_stats:
                 for statistic in (norm.running_mean, norm.running_var):
                     distributed.all_reduce(statistic)

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
 from ..nn import MODULES, has_batch_norm
+from . import _distributed
 from ._net import module_fields
 
 # What a saved state may name as a fitted attribute.
@@ -49,7 +50,8 @@ class FittedStateMixin:
         """
         check_is_fitted(self)
         params = self.get_params(deep=False)
-        net, module = self.net_, self.net_.module_
+        # a checkpoint written during a data-parallel epoch: the module inside the wrapper
+        net, module = self.net_, _distributed.unwrapped(self.net_.module_)
         net_params = net.get_params(deep=False)
         optimizers = None
         if include_optimizer:

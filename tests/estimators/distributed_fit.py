@@ -5,6 +5,8 @@ and with no launcher in one process, for the comparison.
 """
 
 import json
+import os
+import signal
 import sys
 
 import numpy as np
@@ -71,8 +73,42 @@ def frappe(out, path):
         save(pipe, f"{out}/model_0.deepfm")
 
 
+def restarted(out, checkpoint_dir, kill):
+    """A checkpointed fit whose rank 1 SIGKILLs itself in its second epoch on the first attempt.
+
+    torchrun (``--max-restarts``) then restarts the group, which resumes from the last
+    complete epoch; with ``kill="no"`` the same fit runs uninterrupted.
+    """
+    torch.set_num_threads(1)
+    X, y = make_ctr_classification(n_samples=4000, random_state=0)
+    clf = DeepFMClassifier(**dict(PARAMS, max_epochs=4), checkpoint_dir=checkpoint_dir)
+    first_attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0") == "0"
+    if not first_attempt:  # the test's evidence that the group was restarted
+        open(f"{out}/restarted_{kill}_{os.environ['RANK']}", "w").close()
+    if kill == "yes" and first_attempt and os.environ.get("RANK") == "1":
+        from sklearn_deepfm.estimators._net import CTRNet
+
+        steps, train_step = [0], CTRNet.train_step
+        steps_per_epoch = -(-3_600 // PARAMS["batch_size"])  # 4,000 rows less the tenth
+
+        def killing(self, batch, **kwargs):
+            steps[0] += 1
+            if steps[0] == steps_per_epoch + 3:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return train_step(self, batch, **kwargs)
+
+        CTRNet.train_step = killing
+    clf.fit(X, y)
+    rank = torch.distributed.get_rank()
+    weights = torch.cat([t.flatten().double() for t in clf.net_.module_.state_dict().values()])
+    np.save(f"{out}/weights_{kill}_{rank}.npy", weights.numpy())
+    np.save(f"{out}/proba_{kill}_{rank}.npy", clf.predict_proba(X)[:, 1])
+
+
 if __name__ == "__main__":
     if sys.argv[2] == "frappe":
         frappe(sys.argv[1], sys.argv[3])
+    elif sys.argv[2] == "restart":
+        restarted(sys.argv[1], sys.argv[3], sys.argv[4])
     else:
         main(sys.argv[1], sys.argv[2] == "sparse")

@@ -76,6 +76,28 @@ def test_ranks_end_identical_with_batch_norm_on_real_data(tmp_path):
     np.testing.assert_array_equal(loaded.predict_proba(X.iloc[12_000:14_000])[:, 1], proba)
 
 
+def test_a_rank_killed_mid_epoch_restarts_and_ends_with_the_uninterrupted_model(tmp_path):
+    # torchrun --max-restarts=1 restarts the group after rank 1's SIGKILL in its second
+    # epoch; every rank resumes from rank 0's checkpoint of the first epoch
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nnodes=1"]
+    torchrun += ["--nproc_per_node=2", "--max-restarts=1"]
+    run(torchrun, tmp_path, "restart", str(tmp_path / "plain"), "no")
+    run(torchrun, tmp_path, "restart", str(tmp_path / "killed"), "yes")
+    assert sorted(p.name for p in tmp_path.glob("restarted_*")) == [
+        "restarted_yes_0",
+        "restarted_yes_1",
+    ]
+    for rank in (0, 1):
+        for kind in ("weights", "proba"):
+            np.testing.assert_array_equal(
+                np.load(tmp_path / f"{kind}_yes_{rank}.npy"),
+                np.load(tmp_path / f"{kind}_no_0.npy"),
+                err_msg=f"{kind} of rank {rank}",
+            )
+    # the fits ended: no checkpoint is left to resume
+    assert not list((tmp_path / "killed").glob("*.zip*"))
+
+
 def test_grid_search_on_a_dask_cluster_equals_one_process(one_thread):
     distributed = pytest.importorskip("distributed", reason="pip install 'sklearn-deepfm[dask]'")
     from sklearn.model_selection import GridSearchCV
