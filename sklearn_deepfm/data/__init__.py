@@ -3,7 +3,7 @@
 Both are ``FieldData``, the one interface the estimators train on.
 """
 
-from ._arrays import BatchIterator, FieldDataset, as_tensors
+from ._arrays import BatchIterator, FieldDataset, as_tensors, part_of
 from ._dataset import FieldData
 from ._parquet import ParquetShards, write_parquet_shards
 
@@ -13,5 +13,6 @@ __all__ = [
     "FieldDataset",
     "ParquetShards",
     "as_tensors",
+    "part_of",
     "write_parquet_shards",
 ]

@@ -6,8 +6,9 @@ joins torchrun's process group on its first fit, takes its slice of every batch
 seed), and trains the module wrapped in ``DistributedDataParallel``, which averages
 the gradients. Batch normalisation's running statistics, which each rank updates from
 its own slice, are averaged across the ranks after each epoch's training pass, so
-every parameter and buffer agrees before validation. Every rank scores the whole
-validation split, so early stopping and calibration decide the same everywhere; the
+every parameter and buffer agrees before validation. Each validation batch is split
+the same way: every rank infers its slice and the slices are gathered, so every rank
+scores the whole validation split, and early stopping decides the same everywhere; the
 module is unwrapped after training, so each rank ends with an ordinary fitted estimator.
 """
 
@@ -62,6 +63,30 @@ def unwrapped(module):
     saves of it is the module inside.
     """
     return module.module if isinstance(module, DistributedDataParallel) else module
+
+
+def world_size():
+    """Return the number of processes of the data-parallel job, 1 outside one."""
+    if distributed.is_available() and distributed.is_initialized():
+        return distributed.get_world_size()
+    return 1
+
+
+def gathered_rows(mine, n_rows):
+    """Return the ``n_rows`` rows whose slices (``data.part_of``'s) the ranks hold, on every rank.
+
+    ``mine`` is this rank's slice; all_gather wants equal shapes, so the slices
+    travel padded to the largest.
+    """
+    size = world_size()
+    if size == 1:
+        return mine
+    sizes = [n_rows * (r + 1) // size - n_rows * r // size for r in range(size)]
+    padded = mine.new_zeros((max(sizes), *mine.shape[1:]))
+    padded[: len(mine)] = mine
+    slices = [torch.empty_like(padded) for _ in range(size)]
+    distributed.all_gather(slices, padded)
+    return torch.cat([rows[:n] for rows, n in zip(slices, sizes, strict=True)])
 
 
 def average_batch_norm(module):

@@ -14,7 +14,7 @@ from skorch.callbacks import ProgressBar
 from skorch.helper import predefined_split
 
 from .. import _slots
-from ..data import BatchIterator
+from ..data import BatchIterator, part_of
 from ..nn import MODELS, CatchUpAdam, FieldEmbedding
 from . import _distributed
 from ._callbacks import EpochLog
@@ -119,6 +119,25 @@ class CTRNet(NeuralNet):
         for optimizer in self.optimizers().values():
             optimizer.step()
         return step
+
+    def validation_step(self, batch, **fit_params):
+        """Score a validation batch; in a data-parallel fit each rank infers only its slice.
+
+        The slices are gathered, so every rank scores the whole batch, as one process
+        would, at a share of the inference.
+        """
+        size = _distributed.world_size()
+        if size == 1:
+            return super().validation_step(batch, **fit_params)
+        self._set_training(False)
+        inputs, targets = batch
+        mine, _ = part_of(batch, _distributed.rank(), size)
+        with torch.no_grad():
+            y_pred = _distributed.gathered_rows(
+                self.infer(mine, **fit_params), len(inputs["codes"])
+            )
+            loss = self.get_loss(y_pred, targets, X=inputs, training=False)
+        return {"loss": loss, "y_pred": y_pred}
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Weighted mean of the per-row loss, plus the embedding penalty in training."""

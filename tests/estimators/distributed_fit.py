@@ -33,6 +33,7 @@ PARAMS = dict(
 
 def main(out, sparse):
     torch.set_num_threads(1)
+    inferred = count_inferred_rows()
     X_all, y_all = make_ctr_classification(n_samples=6000, random_state=0)
     X, y, X_test, y_test = X_all[:4000], y_all[:4000], X_all[4000:], y_all[4000:]
     clf = DeepFMClassifier(**PARAMS, sparse_embeddings=sparse).fit(X, y)
@@ -47,11 +48,27 @@ def main(out, sparse):
         "valid_auc": [epoch["valid_auc"] for epoch in clf.early_stopping_history_],
         "test_auc": roc_auc_score(y_test, proba),
         "calibration": list(clf.calibration_),
+        "rows_inferred_in_eval_mode": inferred[0],
     }
     with open(f"{out}/summary_{rank}.json", "w") as file:
         json.dump(summary, file)
     if rank in (0, "single"):  # one writer
         save(clf, f"{out}/model_{rank}.deepfm")
+
+
+def count_inferred_rows():
+    """Count the rows the module infers in evaluation mode (validation, calibration)."""
+    from sklearn_deepfm.estimators._net import CTRNet
+
+    rows, infer = [0], CTRNet.infer
+
+    def counting(self, x, **kwargs):
+        if not self.module_.training:
+            rows[0] += len(x["codes"])
+        return infer(self, x, **kwargs)
+
+    CTRNet.infer = counting
+    return rows
 
 
 def frappe(out, path):

@@ -49,6 +49,11 @@ def test_two_torchrun_processes_train_as_one(tmp_path):
     np.testing.assert_allclose(weights[0], weights["single"], rtol=1e-3, atol=1e-5)
     proba = np.load(tmp_path / "proba_0.npy")
     np.testing.assert_allclose(proba, np.load(tmp_path / "proba_single.npy"), atol=1e-5)
+    # each rank infers half of every validation pass (400 rows) and gathers the rest
+    saved = len(summary[0]["valid_auc"]) * 200
+    for rank in (0, 1):
+        inferred = summary[rank]["rows_inferred_in_eval_mode"]
+        assert summary["single"]["rows_inferred_in_eval_mode"] - inferred == saved, rank
     assert summary[0]["test_auc"] > 0.6  # it learned (0.66 here; 0.5 is chance)
     # rank 0's file loads in a plain process and predicts as rank 0 did
     X_all, _ = make_ctr_classification(n_samples=6000, random_state=0)
