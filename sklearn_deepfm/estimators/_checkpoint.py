@@ -1,16 +1,21 @@
 """Checkpoints of a fit in progress: written atomically after each epoch, read to resume it.
 
-One file, ``checkpoint.zip`` in the estimator's ``checkpoint_dir``: ``state.json``
-(the ``_json`` codec's form of the state) and ``tensors.safetensors``. It is
-written beside the old one and moved over it with ``os.replace``, so a crash while
-writing leaves the previous checkpoint whole. Nothing in it is unpickled.
+One file per fit in the estimator's ``checkpoint_dir``, named after the fit's
+identity (parameters, seed, data): ``checkpoint-<digest>.zip``, holding
+``state.json`` (the ``_json`` codec's form of the state) and ``tensors.safetensors``.
+So the fits of a search (each candidate and fold) keep their own files in one
+directory, a rerun of the search resumes the fit that crashed, and parallel fits do
+not overwrite each other. A file is written beside the old one and moved over it with
+``os.replace``, so a crash while writing leaves the previous checkpoint whole.
+Nothing in it is unpickled.
 
-A ``FitCheckpoint`` is one fit's: its identity (parameters, seed, data), so that
-only the same fit resumes from it; what an epoch saves (the estimator's fitted
-state, training's random stream, early stopping's state, FNN's pre-training
-epochs); what resuming restores; and its removal once the fit has ended.
+A ``FitCheckpoint`` is one fit's: its identity, so that only the same fit resumes
+from it; what an epoch saves (the estimator's fitted state, training's random
+stream, early stopping's state, FNN's pre-training epochs); what resuming restores;
+and its removal once the fit has ended.
 """
 
+import hashlib
 import json
 import os
 import zipfile
@@ -23,7 +28,6 @@ from .. import _json
 from . import _distributed
 from ._callbacks import early_stopping
 
-FILE = "checkpoint.zip"
 # Parameters that leave what a fit computes as it is: they do not make it another fit.
 _NOT_IDENTITY = {"verbose", "checkpoint_dir", "device", "random_state", "warm_start"}
 
@@ -37,31 +41,37 @@ class Resumed(NamedTuple):
     fm_epochs: int | None  # the epochs FNN's pre-training kept, for a refit
 
 
-def write(directory, state):
-    """Write ``state`` (plain values, arrays and tensors) as the checkpoint of ``directory``."""
+def file_name(identity):
+    """Return the name of the checkpoint file of the fit ``identity`` describes."""
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+    return f"checkpoint-{digest[:16]}.zip"
+
+
+def write(path, state):
+    """Write ``state`` (plain values, arrays and tensors) as the checkpoint file ``path``."""
     import safetensors.torch
 
     tensors = {}
     document = _json.encode_value(state, "checkpoint", tensors)
     # clones: safetensors refuses tensors that share memory
     payload = safetensors.torch.save({key: t.clone() for key, t in tensors.items()})
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    partial = directory / (FILE + ".partial")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
     with open(partial, "wb") as file:
         with zipfile.ZipFile(file, "w") as archive:
             archive.writestr("state.json", json.dumps(document, allow_nan=False))
             archive.writestr("tensors.safetensors", payload)
         file.flush()
         os.fsync(file.fileno())
-    os.replace(partial, directory / FILE)
+    os.replace(partial, path)
 
 
-def read(directory):
-    """Return the state in ``directory``'s checkpoint, or None when there is none."""
+def read(path):
+    """Return the state in the checkpoint file ``path``, or None when there is none."""
     import safetensors.torch
 
-    path = Path(directory) / FILE
+    path = Path(path)
     if not path.exists():
         return None
     try:
@@ -75,11 +85,6 @@ def read(directory):
         ) from exc
 
 
-def remove(directory):
-    """Remove ``directory``'s checkpoint, once the fit it belongs to has ended."""
-    (Path(directory) / FILE).unlink(missing_ok=True)
-
-
 class FitCheckpoint:
     """The checkpoint of one fit, in ``directory``.
 
@@ -88,17 +93,22 @@ class FitCheckpoint:
     directory : str or path-like
         The estimator's ``checkpoint_dir``.
     identity : dict
-        What makes the fit itself (see ``FitCheckpoint.of``): a checkpoint of
-        another fit is refused.
+        What makes the fit itself (see ``FitCheckpoint.of``): it names the file,
+        and a file that holds another fit's is refused.
     """
 
     def __init__(self, directory, identity):
-        self.directory = directory
+        self.path = Path(directory) / file_name(identity)
         self.identity = identity
 
     @classmethod
     def of(cls, estimator, seed, train, valid):
         """Return the checkpoint of ``estimator``'s fit from ``seed`` on ``train`` and ``valid``."""
+        if estimator.random_state is None:
+            raise ValueError(
+                "checkpoint_dir needs a fixed random_state: a fit resumes only with the "
+                "seed it started from, and random_state=None draws a new one on every fit."
+            )
         params = estimator.get_params(deep=False)
         params = {k: v for k, v in params.items() if k not in _NOT_IDENTITY}
         identity = {
@@ -128,7 +138,7 @@ class FitCheckpoint:
             "early_stopping": None if stopping is None else stopping.state(),
             "fm_epochs": run.fm_epochs,  # FNN's, for a refit
         }
-        write(self.directory, checkpoint)
+        write(self.path, checkpoint)
 
     def restore(self, estimator):
         """Restore ``estimator``'s fitted state from this fit's checkpoint.
@@ -138,13 +148,13 @@ class FitCheckpoint:
         Resumed or None
             What training continues from; None when there is no checkpoint.
         """
-        saved = read(self.directory)
+        saved = read(self.path)
         if saved is None:
             return None
         if saved["run"] != self.identity:
             raise ValueError(
-                f"The checkpoint in {self.directory} belongs to another fit (other "
-                "parameters, seed or data). Remove it, or pass another checkpoint_dir."
+                f"The checkpoint {self.path} belongs to another fit (other parameters, "
+                "seed or data). Remove it, or pass another checkpoint_dir."
             )
         # older checkpoints kept FNN's epochs among the fitted attributes too
         saved["state"]["fitted"].pop("_fm_epochs", None)
@@ -155,4 +165,4 @@ class FitCheckpoint:
 
     def remove(self):
         """Remove the checkpoint, once the fit it belongs to has ended."""
-        remove(self.directory)
+        self.path.unlink(missing_ok=True)

@@ -136,11 +136,14 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
     device : str or torch.device, default="cpu"
         Torch device to train and predict on, e.g. "cuda".
     checkpoint_dir : str or path-like, default=None
-        Where ``fit`` saves its state after every epoch, atomically. ``fit``
-        with the same parameters and data resumes from it after a crash, ending
-        with the model an uninterrupted fit gives; it is removed when the fit
-        ends, and one of another fit is refused. ``partial_fit`` and
-        ``warm_start`` do not checkpoint; in a data-parallel fit, rank 0 writes.
+        Where ``fit`` saves its state after every epoch, atomically, in a file
+        named after the fit (parameters, seed, data). ``fit`` with the same
+        parameters and data resumes from it after a crash, ending with the
+        model an uninterrupted fit gives; the file is removed when the fit
+        ends. The fits of a search (each candidate and fold) keep their own
+        files in one directory. Needs an int ``random_state``. ``partial_fit``
+        and ``warm_start`` do not checkpoint; in a data-parallel fit, rank 0
+        writes.
     n_threads : int, default=None
         Torch threads for fit and predict (restored after). None leaves
         torch's setting, except inside a Dask worker, where it takes the

@@ -119,8 +119,8 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         Torch device to train and predict on, e.g. "cuda".
     checkpoint_dir : str or path-like, default=None
         Where ``fit`` saves its state after every epoch, atomically; ``fit`` with
-        the same parameters and data resumes from it after a crash (see
-        ``DeepFMClassifier``).
+        the same parameters and data resumes from it after a crash; needs an int
+        ``random_state`` (see ``DeepFMClassifier``).
     n_threads : int, default=None
         Torch threads for fit and predict; None leaves torch's setting, except
         inside a Dask worker, where it takes the worker's thread count.

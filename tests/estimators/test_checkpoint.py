@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import module_state
+from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 from sklearn_deepfm import DeepFMClassifier, FieldEncoder, make_ctr_classification
@@ -69,6 +70,13 @@ def count_steps(monkeypatch, crash_at=None):
     return calls
 
 
+def saved(directory):
+    """Return the state in ``directory``'s one checkpoint file."""
+    files = list(Path(directory).glob("checkpoint-*.zip"))
+    assert len(files) == 1, files
+    return _checkpoint.read(files[0])
+
+
 def crash_at_step(monkeypatch, step):
     """Make training raise at its ``step``-th batch, as a crash would stop it."""
     count_steps(monkeypatch, crash_at=step)
@@ -87,10 +95,10 @@ def test_a_fit_stopped_in_its_third_epoch_resumes_to_the_same_model(
         crash_at_step(patch, 2 * steps_per_epoch + 3)
         with pytest.raises(Crash):
             DeepFMClassifier(**params, checkpoint_dir=tmp_path).fit(X, y)
-    assert _checkpoint.read(tmp_path)["fit_epochs"] == 2
+    assert saved(tmp_path)["fit_epochs"] == 2
     resumed = DeepFMClassifier(**params, checkpoint_dir=tmp_path).fit(X, y)
     assert_same_model(resumed, uninterrupted, X)
-    assert not (tmp_path / _checkpoint.FILE).exists()  # the fit ended: nothing to resume
+    assert not list(tmp_path.iterdir())  # the fit ended: nothing to resume
 
 
 def test_a_pipeline_stopped_in_its_third_epoch_resumes_to_the_same_model(tmp_path, monkeypatch):
@@ -107,7 +115,7 @@ def test_a_pipeline_stopped_in_its_third_epoch_resumes_to_the_same_model(tmp_pat
         crash_at_step(patch, 2 * steps_per_epoch + 3)
         with pytest.raises(Crash):
             pipeline(checkpoint_dir=tmp_path).fit(X, y)
-    assert _checkpoint.read(tmp_path)["fit_epochs"] == 2
+    assert saved(tmp_path)["fit_epochs"] == 2
     resumed = pipeline(checkpoint_dir=tmp_path).fit(X, y)
     assert_same_model(resumed[-1], uninterrupted[-1], uninterrupted[0].transform(X))
 
@@ -123,7 +131,7 @@ def test_a_fit_that_keeps_its_linear_start_resumes_to_the_same_model(tmp_path, m
         crash_at_step(patch, -(-2_160 // PARAMS["batch_size"]) + 3)  # in the second epoch
         with pytest.raises(Crash):
             DeepFMClassifier(**params, checkpoint_dir=tmp_path).fit(X, y)
-    assert _checkpoint.read(tmp_path)["early_stopping"]["initial"] is not None
+    assert saved(tmp_path)["early_stopping"]["initial"] is not None
     resumed = DeepFMClassifier(**params, checkpoint_dir=tmp_path).fit(X, y)
     assert_same_model(resumed, uninterrupted, X)
 
@@ -140,7 +148,7 @@ def test_a_fit_stopped_while_refitting_resumes_to_the_same_model(data, tmp_path,
         with pytest.raises(Crash):
             DeepFMClassifier(**params, refit=True, checkpoint_dir=tmp_path).fit(X, y)
     # the epoch that stopped the first network is not saved; the refit never is
-    assert _checkpoint.read(tmp_path)["fit_epochs"] == early_stopped_epochs - 1
+    assert saved(tmp_path)["fit_epochs"] == early_stopped_epochs - 1
     resumed = DeepFMClassifier(**params, refit=True, checkpoint_dir=tmp_path).fit(X, y)
     assert_same_model(resumed, uninterrupted, X)
 
@@ -159,41 +167,100 @@ def test_fnn_stopped_while_refitting_resumes_to_the_same_model(data, tmp_path, m
         crash_at_step(patch, steps["n"] - 2)  # in the refit's last epoch
         with pytest.raises(Crash):
             DeepFMClassifier(**params, checkpoint_dir=tmp_path).fit(X, y)
-    assert _checkpoint.read(tmp_path)["fm_epochs"] >= 1
+    assert saved(tmp_path)["fm_epochs"] >= 1
     resumed = DeepFMClassifier(**params, checkpoint_dir=tmp_path).fit(X, y)
     assert_same_model(resumed, uninterrupted, X)
 
 
-def test_a_checkpoint_of_another_fit_is_refused(data, tmp_path, monkeypatch):
+def test_a_grid_search_crashed_in_its_third_fit_resumes_it(tmp_path, monkeypatch):
+    # every candidate and fold keeps its own file in the one checkpoint_dir, so the
+    # rerun of a crashed search resumes the fit that crashed (the two that had ended
+    # run again) and ends with the search that never crashed
+    X, y = make_ctr_classification(n_samples=1200, as_frame=True, random_state=0)
+    params = dict(PARAMS, early_stopping=False, max_epochs=3)
+
+    def search(**checkpoint):
+        pipe = make_pipeline(FieldEncoder(), DeepFMClassifier(**params, **checkpoint))
+        grid = {"deepfmclassifier__embedding_dim": [4, 8]}
+        return GridSearchCV(pipe, grid, cv=2, scoring="roc_auc", error_score="raise")
+
+    steps_per_epoch = -(-600 // PARAMS["batch_size"])  # a fold's 600 training rows
+    with monkeypatch.context() as patch:
+        steps = count_steps(patch)
+        uninterrupted = search().fit(X, y)
+    with monkeypatch.context() as patch:
+        crash_at_step(patch, 2 * 3 * steps_per_epoch + steps_per_epoch + 2)
+        with pytest.raises(Crash):
+            search(checkpoint_dir=tmp_path).fit(X, y)
+    assert saved(tmp_path)["fit_epochs"] == 1
+    with monkeypatch.context() as patch:
+        resumed_steps = count_steps(patch)
+        resumed = search(checkpoint_dir=tmp_path).fit(X, y)
+    assert resumed_steps["n"] == steps["n"] - steps_per_epoch
+    for key in ("mean_test_score", "split0_test_score", "split1_test_score"):
+        np.testing.assert_array_equal(resumed.cv_results_[key], uninterrupted.cv_results_[key])
+    np.testing.assert_array_equal(resumed.predict_proba(X), uninterrupted.predict_proba(X))
+    assert not list(tmp_path.iterdir())
+
+
+def test_another_fit_keeps_its_own_checkpoint(data, tmp_path, monkeypatch):
+    # a fit with other parameters or data has a file of its own: it starts anew and
+    # leaves the crashed fit's checkpoint to resume later
     X, y = data
     with monkeypatch.context() as patch:
         crash_at_step(patch, 20)
         with pytest.raises(Crash):
             DeepFMClassifier(**PARAMS, checkpoint_dir=tmp_path).fit(X, y)
+    crashed = saved(tmp_path)
+    other = DeepFMClassifier(**dict(PARAMS, embedding_dim=8), checkpoint_dir=tmp_path).fit(X, y)
+    assert_same_model(other, DeepFMClassifier(**dict(PARAMS, embedding_dim=8)).fit(X, y), X)
+    DeepFMClassifier(**PARAMS, checkpoint_dir=tmp_path).fit(X[:1500], y[:1500])
+    assert saved(tmp_path)["run"] == crashed["run"]
+    resumed = DeepFMClassifier(**PARAMS, checkpoint_dir=tmp_path).fit(X, y)
+    assert_same_model(resumed, DeepFMClassifier(**PARAMS).fit(X, y), X)
+
+
+def test_a_file_holding_another_fit_is_refused(data, tmp_path, monkeypatch):
+    X, y = data
+    with monkeypatch.context() as patch:
+        crash_at_step(patch, 20)
+        with pytest.raises(Crash):
+            DeepFMClassifier(**PARAMS, checkpoint_dir=tmp_path).fit(X, y)
+    # the crashed fit's file, copied to the name of a fit with other parameters
+    crashed = saved(tmp_path)["run"]
     other = DeepFMClassifier(**dict(PARAMS, embedding_dim=8), checkpoint_dir=tmp_path)
+    identity = _checkpoint.FitCheckpoint.of(other, crashed["seed"], None, None).identity
+    identity["data"] = crashed["data"]  # the same rows
+    (file,) = tmp_path.iterdir()
+    file.rename(tmp_path / _checkpoint.file_name(identity))
     with pytest.raises(ValueError, match="belongs to another fit"):
         other.fit(X, y)
-    with pytest.raises(ValueError, match="belongs to another fit"):
-        DeepFMClassifier(**PARAMS, checkpoint_dir=tmp_path).fit(X[:1500], y[:1500])
+
+
+def test_checkpoint_dir_needs_a_fixed_random_state(data, tmp_path):
+    X, y = data
+    with pytest.raises(ValueError, match="checkpoint_dir needs a fixed random_state"):
+        DeepFMClassifier(**dict(PARAMS, random_state=None), checkpoint_dir=tmp_path).fit(X, y)
 
 
 def test_a_crash_while_writing_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
-    _checkpoint.write(tmp_path, {"fit_epochs": 1, "weights": torch.ones(3)})
+    path = tmp_path / "checkpoint.zip"
+    _checkpoint.write(path, {"fit_epochs": 1, "weights": torch.ones(3)})
 
     def crash(*args):
         raise Crash
 
     monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(Crash):
-        _checkpoint.write(tmp_path, {"fit_epochs": 2, "weights": torch.zeros(3)})
-    state = _checkpoint.read(tmp_path)
+        _checkpoint.write(path, {"fit_epochs": 2, "weights": torch.zeros(3)})
+    state = _checkpoint.read(path)
     assert state["fit_epochs"] == 1 and torch.equal(state["weights"], torch.ones(3))
 
 
 def test_a_damaged_checkpoint_is_named(tmp_path):
-    (tmp_path / _checkpoint.FILE).write_bytes(b"not a zip")
-    with pytest.raises(ValueError, match="checkpoint.zip cannot be read"):
-        _checkpoint.read(tmp_path)
+    (tmp_path / "checkpoint-0.zip").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="checkpoint-0.zip cannot be read"):
+        _checkpoint.read(tmp_path / "checkpoint-0.zip")
 
 
 CHILD = """
@@ -238,7 +305,7 @@ def run_child(mode, directory, out):
 def test_a_fit_killed_in_its_third_epoch_resumes_bit_identically(tmp_path):
     killed = run_child("kill", tmp_path / "ckpt", tmp_path / "never.npy")
     assert killed.returncode == -9, killed.stderr.decode()[-2000:]
-    assert (tmp_path / "ckpt" / _checkpoint.FILE).exists()
+    assert saved(tmp_path / "ckpt")["fit_epochs"] == 2
     resumed = run_child("resume", tmp_path / "ckpt", tmp_path / "resumed.npy")
     plain = run_child("plain", tmp_path / "unused", tmp_path / "plain.npy")
     assert resumed.returncode == 0 and plain.returncode == 0, resumed.stderr.decode()[-2000:]
