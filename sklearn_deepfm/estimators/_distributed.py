@@ -33,7 +33,15 @@ def world(device):
         if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
             return 0, 1
         cuda = torch.device(device).type == "cuda"
-        distributed.init_process_group("nccl" if cuda else "gloo")
+        store, rank_, size = next(distributed.rendezvous("env://"))
+        # torchrun keeps its store across the restarts of a group (--max-restarts), and
+        # the ranks' addresses of a dead attempt are still in it: a restarted rank could
+        # read them and fail to connect. Each attempt's keys go under a prefix of their own.
+        attempt = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+        store = distributed.PrefixStore(f"sklearn_deepfm/attempt_{attempt}", store)
+        distributed.init_process_group(
+            "nccl" if cuda else "gloo", store=store, rank=rank_, world_size=size
+        )
     return distributed.get_rank(), distributed.get_world_size()
 
 
