@@ -173,7 +173,9 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator, metaclass=ABCMeta):
             data = self._training_data(X, y, sample_weight, classes, run)
             train, valid, whole = self._hold_out(data, run)
             run.part = _distributed.world(self.device)
-            self.batch_size_ = batch_size_for(self.batch_size, len(train), self._auto_batch_max)
+            self.batch_size_ = batch_size_for(
+                self.batch_size, len(train), self._auto_batch_max, run.part[1]
+            )
             if first:  # the network's shape stays that of its first fit
                 self.batch_norm_ = batch_norm_for(self.batch_norm, train)
             if first and epochs is None and self.checkpoint_dir is not None:
@@ -378,7 +380,9 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator, metaclass=ABCMeta):
         epochs = kept_epochs(stopped)
         if self.verbose:
             print(f"Refitting on all {len(whole):,} rows for {epochs} epochs.")
-        self.batch_size_ = batch_size_for(self.batch_size, len(whole), self._auto_batch_max)
+        self.batch_size_ = batch_size_for(
+            self.batch_size, len(whole), self._auto_batch_max, run.part[1]
+        )
         self.net_ = self._start_net(whole, None, epochs, run, stopped=stopped)
         self._train(self.net_, whole, epochs, run)
         return stopped

@@ -47,13 +47,18 @@ def refit_on(refit, n_rows):
     return refit
 
 
-def batch_size_for(batch_size, n_train, max_batch=AUTO_BATCH_MAX):
+def batch_size_for(batch_size, n_train, max_batch=AUTO_BATCH_MAX, processes=1):
     """Return the rows per step for ``n_train`` rows: ``batch_size`` capped, or "auto"'s.
 
-    ``max_batch`` is the largest batch "auto" takes (the estimator's ceiling).
+    ``max_batch`` is the largest batch "auto" takes (the estimator's ceiling). In a
+    data-parallel fit of ``processes`` ranks, an int ``batch_size`` is the global batch
+    (the steps of one process, to float rounding), while "auto" gives each rank the
+    batch it gives the rank's share of the rows: the same steps as one process on small
+    data, ``processes`` times the rows per step on large data, where a step's fixed
+    cost and the gradients' all-reduce are then paid once per ``processes`` batches.
     """
     if batch_size == "auto":
-        return auto_batch_size(n_train, max_batch)
+        return processes * auto_batch_size(n_train // processes, max_batch)
     return max(1, min(batch_size, n_train))
 
 

@@ -127,7 +127,11 @@ def data_parallel(net, world_size):
     device_ids = None
     if next(module.parameters()).device.type == "cuda":
         device_ids = [next(module.parameters()).device.index]
-    net.module_ = DistributedDataParallel(module, device_ids=device_ids)
+    # no broadcast of rank 0's buffers before every forward (one collective a step):
+    # batch-norm statistics are averaged once an epoch instead (average_batch_norm)
+    net.module_ = DistributedDataParallel(
+        module, device_ids=device_ids, broadcast_buffers=False, gradient_as_bucket_view=True
+    )
     try:
         yield
     finally:

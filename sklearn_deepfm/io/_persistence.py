@@ -103,7 +103,21 @@ def save(obj, path, *, include_optimizer=False):
     }
     text = json.dumps(document, allow_nan=False, ensure_ascii=False)
     weights = _safetensors().save(tensors, metadata={"format": FORMAT})
-    with zipfile.ZipFile(path, "w") as archive:  # opened once the whole model is encoded
+    if not isinstance(path, (str, os.PathLike)):  # a file object: the caller's to manage
+        _write_archive(path, text, weights)
+        return
+    # written beside and moved over the target, so that a crash (or a rank killed under
+    # torchrun) leaves the previous file whole, never a partial one at ``path``
+    partial = f"{os.fspath(path)}.partial"
+    with open(partial, "wb") as file:
+        _write_archive(file, text, weights)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(partial, path)
+
+
+def _write_archive(file, text, weights):
+    with zipfile.ZipFile(file, "w") as archive:
         archive.writestr(_MODEL_JSON, text.encode("utf-8"), compress_type=zipfile.ZIP_DEFLATED)
         archive.writestr(_WEIGHTS, weights)
 

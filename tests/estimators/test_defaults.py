@@ -11,7 +11,7 @@ from sklearn.pipeline import make_pipeline
 
 from sklearn_deepfm import DeepFMClassifier, DeepFMRegressor, FieldEncoder, make_ctr_classification
 from sklearn_deepfm.datasets import load_frappe
-from sklearn_deepfm.estimators._defaults import auto_batch_norm, auto_batch_size
+from sklearn_deepfm.estimators._defaults import auto_batch_norm, auto_batch_size, batch_size_for
 from sklearn_deepfm.nn import has_batch_norm
 
 
@@ -40,6 +40,16 @@ def test_the_regressors_auto_batch_stops_at_256(n_train, expected):
     # MovieLens 100K's 72,000 training rows keep the batch of 256 that rating regression
     # did better with than 1024
     assert auto_batch_size(n_train, max_batch=DeepFMRegressor._auto_batch_max) == expected
+
+
+@pytest.mark.parametrize(
+    "batch_size, n_train, expected",
+    [("auto", 6_400, 200), ("auto", 181_825, 2 * 1024), (256, 181_825, 256), (4096, 3000, 3000)],
+)
+def test_data_parallel_auto_batch_is_per_process(batch_size, n_train, expected):
+    # two ranks: "auto" gives each its share's batch (one process's steps on small data,
+    # twice the rows per step on large); an int stays the global batch of one process
+    assert batch_size_for(batch_size, n_train, processes=2) == expected
 
 
 @pytest.mark.parametrize("batch_size, expected", [("auto", 16), (64, 64), (5000, 540)])

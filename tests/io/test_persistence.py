@@ -3,6 +3,7 @@
 import io
 import pickle
 import warnings
+import zipfile
 
 import joblib
 import numpy as np
@@ -197,3 +198,21 @@ def test_pickle_and_joblib_still_round_trip(ctr_frame, tmp_path):
     np.testing.assert_array_equal(
         joblib.load(tmp_path / "model.joblib").predict_proba(X_test), expected
     )
+
+
+def test_a_crash_while_saving_leaves_the_previous_file_whole(ctr_frame, tmp_path, monkeypatch):
+    X, y, X_test = ctr_frame
+    model = make_pipeline(FieldEncoder(), DeepFMClassifier(random_state=0, **FAST)).fit(X, y)
+    path = tmp_path / "model.deepfm"
+    save(model, path)
+    before = path.read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(zipfile.ZipFile, "writestr", crash)
+        with pytest.raises(OSError, match="disk full"):
+            save(model, path)
+    assert path.read_bytes() == before
+    np.testing.assert_array_equal(load(path).predict_proba(X_test), model.predict_proba(X_test))
