@@ -189,6 +189,18 @@ def part_of(batch, rank, world_size):
     ``targets["loss_scale"]`` is ``world_size`` times the share's fraction of the rows:
     the ranks' mean losses so scaled, averaged by DistributedDataParallel, give the
     mean over the whole batch, however unevenly its rows split.
+
+    Parameters
+    ----------
+    batch : tuple of dict
+        ``(inputs, targets)`` as ``BatchIterator`` yields them.
+    rank, world_size : int
+        This process's rank and the number of processes.
+
+    Returns
+    -------
+    tuple of dict
+        The share's ``(inputs, targets)``.
     """
     inputs, targets = batch
     n = len(inputs["codes"])

@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -20,15 +21,24 @@ SCRIPT = ROOT / "tests" / "estimators" / "distributed_fit.py"
 
 def run(command, out, *args):
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
-    done = subprocess.run(
+    # a session of its own: on a timeout the launcher AND its workers are killed,
+    # not left behind holding cores for the rest of the suite
+    process = subprocess.Popen(
         [*command, str(SCRIPT), str(out), *(args or ["sparse"])],
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=240,
         cwd=ROOT,
+        start_new_session=True,
     )
-    assert done.returncode == 0, done.stderr[-3000:]
+    try:
+        _, stderr = process.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        raise
+    assert process.returncode == 0, stderr[-3000:]
 
 
 def test_two_torchrun_processes_train_as_one(tmp_path):
