@@ -17,8 +17,8 @@ So both can be cut from the encoder's output ``X``: ``codes = X.astype(int64)``,
 
 The batch size is free.
 
-:func:`export_vocabularies` writes what the encoder knows as plain JSON, so that a
-service in any language can compute the codes and values from raw rows.
+:func:`export_vocabularies` (``_vocabularies``) writes what the encoder knows as plain
+JSON, so that a service in any language can compute the codes and values from raw rows.
 """
 
 import contextlib
@@ -31,49 +31,17 @@ import warnings
 import numpy as np
 import torch
 from sklearn.pipeline import Pipeline
-from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from .._json import encode_scalar
-from .._slots import PADDING_CODE, UNKNOWN_CODE
-from .._version import __version__
 from ..estimators._classifier import DeepFMClassifier
 from ..estimators._regressor import DeepFMRegressor
-from ..preprocessing._encoder import MULTI_VALUED, VALUE, FieldEncoder
+from ..preprocessing._encoder import FieldEncoder
+from ._fitted import find_fitted
+from ._vocabularies import export_vocabularies
 
 __all__ = ["export_onnx", "export_torch", "export_vocabularies"]
 
-VOCABULARY_FORMAT = "sklearn-deepfm-vocabularies"
-# 1.1 added the "multi_valued" kind; a 1.0 reader meets it as an unknown kind.
-VOCABULARY_FORMAT_VERSION = "1.1"
-
 _ESTIMATORS = (DeepFMClassifier, DeepFMRegressor)
-
-_RULES = {
-    "missing": "A value is missing when it is null or NaN (in Python also None, pandas.NA "
-    "and NaT). Code 0 (reserved_code) stands for values not known from fit.",
-    "categorical": "code = the code paired with the value in categories; strings compare "
-    "as strings, numbers by value (1 equals 1.0), booleans as booleans, a string never "
-    "equals a number; a missing value gets missing_code; any other value gets 0.",
-    "log_square": "x = the number; missing gives missing_code; else bin = floor(ln(x)^2) if "
-    "x > 2, else x truncated towards zero; code = the code paired with bin in categories, "
-    "0 for a bin not listed.",
-    "quantile": "x = the number; missing gives missing_code; else with no edges 0, else code "
-    "= 1 + the number of inner edges (edges[1:-1]) that are <= x.",
-    "value": "value = (x - mean) / std, 0.0 when x is missing; the field's code is 0.",
-    "multi_valued": "the cell is a list of values: with a separator, its string split at "
-    'every occurrence of separator, each piece kept as written ("a||b" holds ""); '
-    "without, the cell's own list. A missing cell, an empty string and an empty list are "
-    "empty lists. Keep the list's first width values, then code each as in categorical "
-    "fields, except that a value not in categories gets unknown_code (1) and a missing "
-    "value missing_code (1 when fit saw none). The field gives width codes, its slots "
-    "name[0] .. name[width - 1] in that order: the list's codes, then padding_code (0) "
-    "up to width.",
-    "model_inputs": "codes[j] = the code in the encoder's output column j (0 for a value field; "
-    "a multi-valued field fills one column per slot, field_slices in the model's metadata); "
-    "values[j] = the value in column j (1.0 for a code column), needed only when some field "
-    "is a value field.",
-}
 
 
 class _ServingModule(nn.Module):
@@ -239,85 +207,9 @@ def export_torch(model, path):
     torch.export.save(program, os.fspath(path), extra_files=extra_files)
 
 
-def export_vocabularies(encoder, path):
-    """Write what a fitted FieldEncoder knows as plain JSON, to encode rows elsewhere.
-
-    Parameters
-    ----------
-    encoder : FieldEncoder or Pipeline
-        A fitted encoder, or a Pipeline holding one.
-    path : str or path-like
-        Where to write the JSON file.
-
-    Notes
-    -----
-    The file holds ``format``, ``format_version``, ``library_version``,
-    ``reserved_code`` (0), ``rules`` (in words: how each kind of field turns a value
-    into a code, and how codes and values make the inputs of the exported network)
-    and ``fields``, one object per field in the order of the
-    model's inputs, with ``name``, ``kind`` (``"categorical"``, ``"quantile"``,
-    ``"log_square"``, ``"value"`` or ``"multi_valued"``), ``cardinality`` (number of
-    codes) and
-
-    - categorical and log_square fields: ``missing_code`` and ``categories``, a list
-      of ``[category, code]`` pairs; categories are JSON strings, numbers or
-      booleans (an infinite float is written ``{"$float": "inf"}``);
-    - quantile fields: ``missing_code`` and ``edges``, the sorted bin edges;
-    - value fields: ``mean`` and ``std``;
-    - multi-valued fields: ``missing_code``, ``categories`` (codes from 2),
-      ``separator`` (null for list cells), ``width`` (the number of slots, output
-      columns ``name[0]`` to ``name[width - 1]``), ``padding_code`` (0) and
-      ``unknown_code`` (1); new in ``format_version`` 1.1, the rest is as in 1.0.
-
-    Examples
-    --------
-    >>> import json, os, tempfile
-    >>> import pandas as pd
-    >>> from sklearn_deepfm import FieldEncoder
-    >>> encoder = FieldEncoder().fit(pd.DataFrame({"site": ["a", "b", "a", None]}))
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     path = os.path.join(tmp, "vocabularies.json")
-    ...     export_vocabularies(encoder, path)
-    ...     with open(path, encoding="utf-8") as file:
-    ...         document = json.load(file)
-    >>> field = document["fields"][0]
-    >>> field["name"], field["kind"], field["missing_code"], field["categories"]
-    ('site', 'categorical', 3, [['a', 1], ['b', 2]])
-    >>> encoder.transform(pd.DataFrame({"site": ["b", None, "z"]})).ravel().tolist()
-    [2, 3, 0]
-    """
-    encoder = _find(encoder, FieldEncoder, "export_vocabularies")
-    fields = []
-    for field in encoder._get_fitted_state()["fields"]:
-        if field["kind"] == VALUE:
-            del field["missing_code"]
-            field["std"] = field.pop("scale")
-        first_code = 1
-        if field["kind"] == MULTI_VALUED:
-            del field["n_truncated"]  # how fit went, not how to encode
-            field.update(padding_code=PADDING_CODE, unknown_code=UNKNOWN_CODE)
-            first_code = UNKNOWN_CODE + 1
-        if "categories" in field:
-            field["categories"] = [
-                [encode_scalar(value), code]
-                for code, value in enumerate(field["categories"], start=first_code)
-            ]
-        fields.append(field)
-    document = {
-        "format": VOCABULARY_FORMAT,
-        "format_version": VOCABULARY_FORMAT_VERSION,
-        "library_version": __version__,
-        "reserved_code": 0,
-        "rules": _RULES,
-        "fields": fields,
-    }
-    with open(path, "w", encoding="utf-8") as file:
-        json.dump(document, file, allow_nan=False, ensure_ascii=False, indent=1)
-
-
 def _serving(model, caller):
     """Return the serving module, example inputs, their dynamic shapes and the metadata."""
-    estimator = _find(model, _ESTIMATORS, caller)
+    estimator = find_fitted(model, _ESTIMATORS, caller)
     module = estimator.net_.module_
     if any(t.device.type != "cpu" for t in module.state_dict().values()):
         module = copy.deepcopy(module).cpu()
@@ -338,7 +230,7 @@ def _serving(model, caller):
         inputs["values"] = torch.ones(2, n_fields)
     batch = torch.export.Dim("batch")
     dynamic_shapes = {name: {0: batch} for name in inputs}
-    encoder = _find(model, FieldEncoder, None) if isinstance(model, Pipeline) else None
+    encoder = find_fitted(model, FieldEncoder, None) if isinstance(model, Pipeline) else None
     if encoder is not None:
         names = encoder.get_feature_names_out()
     else:
@@ -351,28 +243,6 @@ def _serving(model, caller):
         **target,
     }
     return serving, inputs, dynamic_shapes, metadata
-
-
-def _find(model, kind, caller):
-    """Return ``model`` if it is a fitted ``kind``, or the last step of a Pipeline that is.
-
-    ``kind`` is a class or a tuple of classes. With ``caller=None``, return None
-    instead of raising when there is none.
-    """
-    found = model
-    if isinstance(model, Pipeline):
-        steps = [step for _, step in model.steps if isinstance(step, kind)]
-        found = steps[-1] if steps else None
-    if not isinstance(found, kind):
-        if caller is None:
-            return None
-        names = " or ".join(k.__name__ for k in (kind if isinstance(kind, tuple) else (kind,)))
-        raise TypeError(
-            f"{caller} takes a fitted {names} or a Pipeline holding one; got "
-            f"{type(model).__name__}."
-        )
-    check_is_fitted(found)
-    return found
 
 
 @contextlib.contextmanager

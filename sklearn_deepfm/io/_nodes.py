@@ -96,10 +96,12 @@ class _Writer:
     def encoder(self, encoder):
         state = encoder._get_fitted_state()
         for field in state["fields"]:
-            if "categories" in field:
-                field["categories"] = [
-                    _encode_category(value, field["name"]) for value in field["categories"]
-                ]
+            # the vocabulary, and the values a warm start holds back with their counts
+            for values in (field, field.get("held")):
+                if values is not None and "categories" in values:
+                    values["categories"] = [
+                        _encode_category(value, field["name"]) for value in values["categories"]
+                    ]
         return {
             "type": "FieldEncoder",
             "params": _encode_params(encoder.get_params(deep=False), "FieldEncoder"),
@@ -151,6 +153,20 @@ def _encode_category(value, field):
         ) from None
 
 
+def _decode_categories(field):
+    """Return a saved field with its categories (and its held ones) decoded."""
+    if "categories" not in field:
+        return field
+    decoded = {**field, "categories": [_json.decode_scalar(v) for v in field["categories"]]}
+    if field.get("held") is not None:
+        held = _json.expect(field["held"], dict, "the held counts")
+        decoded["held"] = {
+            **held,
+            "categories": [_json.decode_scalar(v) for v in held["categories"]],
+        }
+    return decoded
+
+
 def _encode_params(params, owner):
     return {name: _json.encode_value(value, f"{owner}.{name}") for name, value in params.items()}
 
@@ -189,9 +205,7 @@ class _Reader:
         fitted = dict(node["fitted"])
         fitted["n_features_in"] = _json.expect(fitted["n_features_in"], int, "n_features_in_")
         fitted["fields"] = [
-            {**field, "categories": [_json.decode_scalar(v) for v in field["categories"]]}
-            if "categories" in field
-            else field
+            _decode_categories(field)
             for field in _json.expect(fitted["fields"], list, "the fields")
         ]
         encoder._set_fitted_state(fitted)

@@ -1,7 +1,7 @@
 """The encoder's fields as ONNX nodes: raw columns in, the network's ``codes`` and ``values`` out.
 
 :func:`encode_fields` reads a fitted ``FieldEncoder``'s state (as ``export_vocabularies``
-does) and writes, into a :class:`Graph`, the nodes that turn one raw input per column
+does) and writes, into a ``_onnx_graph.Graph``, the nodes that turn one raw input per column
 into the codes that ``transform`` gives. Each kind of field is one group, encoded
 together where ONNX allows it, so that a one-row request runs few nodes:
 
@@ -16,75 +16,24 @@ together where ONNX allows it, so that a one-row request runs few nodes:
   values looked up (1 for unknown), padded with 0 and masked past each list's end.
 
 Whatever the graph cannot reproduce exactly is refused with a ``ValueError`` naming
-the column (see :func:`input_type`).
+the column (see :func:`input_type`), hashed columns among them. The look-ups take each
+category's code from the state, never its rank, so vocabularies grown by a warm start
+(codes appended after the missing code) export as any other.
 """
 
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
 from .._slots import PADDING_CODE, UNKNOWN_CODE
-from ..preprocessing._encode import log_square_bins
+from ..preprocessing._encode import known_codes, log_square_bins
+from ._onnx_graph import ML_DOMAIN
 
-__all__ = ["DOUBLE", "STRING", "Graph", "encode_fields", "input_type"]
+__all__ = ["DOUBLE", "STRING", "encode_fields", "input_type"]
 
 # The raw inputs' element types: strings with "" for missing, numbers with NaN for missing.
 STRING, DOUBLE = "string", "double"
 _ONNX_TYPES = {STRING: TensorProto.STRING, DOUBLE: TensorProto.DOUBLE}
 _EXACT = 2**53  # integers beyond it have no exact double
-_ML = "ai.onnx.ml"
-
-
-class Graph:
-    """The nodes and constants of a graph under construction, under unique names.
-
-    Parameters
-    ----------
-    prefix : str
-        Starts the name of every value the graph makes, so that no raw column name
-        can clash with one.
-    """
-
-    def __init__(self, prefix):
-        self.prefix, self.nodes, self.initializers, self._count = prefix, [], [], 0
-
-    def name(self, hint):
-        """Return a new unique value name."""
-        self._count += 1
-        return f"{self.prefix}{hint}_{self._count}"
-
-    def const(self, array, hint="const"):
-        """Add a constant (a numpy array, strings as an object array); return its name."""
-        name = self.name(hint)
-        self.initializers.append(numpy_helper.from_array(np.asarray(array), name))
-        return name
-
-    def op(self, op_type, *inputs, n_outputs=1, domain="", **attributes):
-        """Add a node; return its output's name (a list of names with ``n_outputs > 1``)."""
-        outputs = [self.name(op_type.lower()) for _ in range(n_outputs)]
-        node = helper.make_node(op_type, list(inputs), outputs, domain=domain, **attributes)
-        self.nodes.append(node)
-        return outputs[0] if n_outputs == 1 else outputs
-
-    def lookup(self, x, keys, codes, default):
-        """``LabelEncoder``: each key its code, anything else ``default`` (int64)."""
-        keys = np.asarray(keys)
-        if not len(keys):  # ONNX wants a key: one that gives the default code anyway
-            keys = np.array([""], dtype=object) if keys.dtype == object else np.array([np.nan])
-            codes = [default]
-        return self.op(
-            "LabelEncoder",
-            x,
-            domain=_ML,
-            keys_tensor=numpy_helper.from_array(np.asarray(keys), "keys"),
-            values_tensor=numpy_helper.from_array(np.asarray(codes, dtype=np.int64), "values"),
-            default_tensor=numpy_helper.from_array(np.array([default], dtype=np.int64), "default"),
-        )
-
-    def stack(self, columns):
-        """Concatenate 1-d inputs of shape (batch,) into one of shape (batch, k)."""
-        axis = self.const(np.array([1], dtype=np.int64), "axis")
-        parts = [self.op("Unsqueeze", column, axis) for column in columns]
-        return parts[0] if len(parts) == 1 else self.op("Concat", *parts, axis=1)
 
 
 def input_type(field):
@@ -94,6 +43,13 @@ def input_type(field):
     missing) for numbers and booleans (0 and 1).
     """
     kind, label = field["kind"], repr(field["name"])
+    if kind == "hashed":
+        raise ValueError(
+            f"export_onnx(raw=True): the column {label} is hashed (hash_buckets), and the "
+            "raw graph has no SipHash to reproduce its codes. Export with raw=False and "
+            "hash the column before the network (export_vocabularies spells out the hash), "
+            "or refit without hashing it."
+        )
     if kind == "multi_valued":
         if field["separator"] is None:
             raise ValueError(
@@ -229,7 +185,7 @@ def _categorical_strings(graph, x, fields):
     for i, field in enumerate(fields):
         prefix = f"{i}\x1f" if len(fields) > 1 else ""  # \x1f never in a position: unique
         keys += [prefix + value for value in field["categories"]]
-        codes += range(1, len(field["categories"]) + 1)
+        codes += _codes(field).tolist()
         if field["missing_code"]:
             keys.append(prefix)  # "" is a missing value
             codes.append(field["missing_code"])
@@ -244,8 +200,16 @@ def _categorical_numbers(graph, x, fields):
     looked_up = []
     for column, field in zip(x, fields, strict=True):
         keys = np.array([float(value) for value in field["categories"]], dtype=np.float64)
-        looked_up.append(graph.lookup(column, keys, np.arange(1, len(keys) + 1), 0))
+        looked_up.append(graph.lookup(column, keys, _codes(field), 0))
     return _missing(graph, graph.stack(looked_up), graph.stack(x), fields)
+
+
+def _codes(field, first=1):
+    """Return the codes of a vocabulary field's categories, in order.
+
+    A warm start may leave the missing code among them (see ``known_codes``).
+    """
+    return known_codes(len(field["categories"]), field["missing_code"], first)
 
 
 def _missing(graph, codes, stacked, fields):
@@ -317,12 +281,7 @@ def _log_square(graph, stacked, fields):
     else:
         columns = [bins]
     looked_up = [
-        graph.lookup(
-            column,
-            np.array(field["categories"], dtype=np.float64),
-            np.arange(1, len(field["categories"]) + 1),
-            0,
-        )
+        graph.lookup(column, np.array(field["categories"], dtype=np.float64), _codes(field), 0)
         for column, field in zip(columns, fields, strict=True)
     ]
     codes = looked_up[0] if len(fields) == 1 else graph.op("Concat", *looked_up, axis=1)
@@ -339,7 +298,7 @@ def _edge_lookup(graph, key, keys, edges, default):
     return graph.op(
         "LabelEncoder",
         key,
-        domain=_ML,
+        domain=ML_DOMAIN,
         keys_tensor=numpy_helper.from_array(keys, "keys"),
         values_tensor=numpy_helper.from_array(edges, "values"),
         default_tensor=numpy_helper.from_array(np.array([default]), "default"),
@@ -391,7 +350,7 @@ def _multi_valued(graph, x, fields):
         starts, ends, axes = (graph.const(np.array([v], dtype=np.int64)) for v in (0, width, 1))
         pieces = graph.op("Slice", pieces, starts, ends, axes)
         keys = np.array(field["categories"], dtype=object)
-        codes = graph.lookup(pieces, keys, np.arange(len(keys)) + UNKNOWN_CODE + 1, UNKNOWN_CODE)
+        codes = graph.lookup(pieces, keys, _codes(field, UNKNOWN_CODE + 1), UNKNOWN_CODE)
         pads = graph.const(np.array([0, 0, 0, width], dtype=np.int64), "pads")
         codes = graph.op("Slice", graph.op("Pad", codes, pads), starts, ends, axes)
         positions = graph.const(np.arange(width, dtype=np.int64)[None, :], "positions")

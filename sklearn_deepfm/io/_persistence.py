@@ -12,11 +12,15 @@ and by type:
 
 - ``"FieldEncoder"``: ``"fitted"`` holds ``n_features_in``, ``feature_names_in``,
   ``output`` (the ``set_output`` container) and ``fields``, one per column, with
-  ``kind``, ``cardinality``, ``missing_code`` and ``categories`` (``categories[i]``
-  has code ``i + 1``), ``edges`` (quantile) or ``mean`` and ``scale`` (value); a
-  ``"multi_valued"`` field's ``categories[i]`` has code ``i + 2``, its
-  ``missing_code`` is 1 when fit saw no missing value in a list, and ``separator``,
-  ``width`` and ``n_truncated`` follow.
+  ``kind``, ``cardinality``, ``missing_code`` and ``categories`` (coded 1, 2, ... in
+  order, skipping ``missing_code``: last after a first fit, among them once a warm
+  start appended values), ``edges`` (quantile), ``mean`` and ``scale`` (value) or
+  ``n_buckets`` and ``hash_key`` (``"hashed"``, ``missing_code`` 0); a
+  ``"multi_valued"`` field's codes start at 2, its ``missing_code`` is 1 when fit saw
+  no missing value in a list, and ``separator``, ``width`` and ``n_truncated`` follow.
+  A vocabulary field of a ``warm_start=True`` encoder also holds ``held``: the
+  ``categories`` it left out with their ``counts``, ``n_missing`` (missing values
+  counted while they have no code) and ``n_rows``, from which a warm fit goes on.
 - ``"DeepFMClassifier"`` and ``"DeepFMRegressor"``: ``"fitted"`` maps each fitted
   attribute (``cardinalities_``, the classifier's ``classes_`` and ``calibration_``,
   the regressor's ``y_mean_`` and ``y_scale_``, ...) to its value; ``"module"`` is the
@@ -39,8 +43,10 @@ the file with a ValueError. Version 2.0 (sklearn-deepfm 0.2.0) added multi-value
 fields and the estimators' ``pooling`` and ``batch_norm="auto"``, which the 1.x readers
 of 0.1.0 cannot build; this reader loads 1.x and 2.x files. A parameter that an older
 reader's estimator lacks (0.3.0's ``embedding_learning_rate`` and ``embedding_epsilon``
-for 0.2.0, 0.4.0's ``refit`` for 0.3.0, 0.5.0's ``linear_start_C`` for 0.4.0) needs no
-new version: that reader refuses it by name with upgrade advice.
+for 0.2.0, 0.4.0's ``refit`` for 0.3.0, 0.5.0's ``linear_start_C`` and the encoder's
+``warm_start`` and ``hash_buckets`` for 0.4.0) needs no new version: that reader
+refuses it by name with upgrade advice, before it meets what came with it (hashed
+fields, held counts, a missing code among the others).
 """
 
 import json

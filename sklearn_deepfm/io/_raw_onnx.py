@@ -31,6 +31,7 @@ from ..estimators._regressor import DeepFMRegressor
 from ..preprocessing._encoder import FieldEncoder
 from . import _onnx_fields
 from ._export import _quiet_exporter, _require, _serving
+from ._onnx_graph import Graph
 
 __all__ = ["export_raw_onnx"]
 
@@ -139,7 +140,7 @@ def _encoder_graph(encoder, outputs):
                 f"{'an output' if name in outputs else 'a value the graph makes'} of the "
                 "graph, whose inputs are named as the columns. Rename the column and refit."
             )
-    graph = _onnx_fields.Graph(_RESERVED + "encoder/")
+    graph = Graph(_RESERVED + "encoder/")
     inputs, codes, values, infinite = _onnx_fields.encode_fields(graph, fields)
     return graph, inputs, {"codes": codes, "values": values}, infinite
 

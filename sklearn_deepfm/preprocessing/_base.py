@@ -1,9 +1,11 @@
 """``FieldEncoder``'s fields over their life, and the fitted attributes that show them.
 
 ``_BaseFieldEncoder`` holds every piece of fitted state: the fields (one object per
-column, see ``_field``), made and fitted by ``fit``, added to by ``partial_fit`` and
-finished when first read, saved and restored for model files; and the fitted
-attributes set from them. ``FieldEncoder`` adds its parameters and public API.
+column, see ``_field``), made and fitted by ``fit``, grown by a warm ``fit``, added to
+by ``partial_fit`` and finished when first read, saved and restored for model files;
+the fitted attributes set from them; and what they mean (``inverse_transform``,
+``get_feature_names_out``). ``FieldEncoder`` adds its parameters and the rest of its
+public API.
 """
 
 from functools import cached_property
@@ -11,7 +13,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from .. import _slots
 from .._sklearn import check_feature_names_in, get_output_config
@@ -52,6 +54,9 @@ class _BaseFieldEncoder(TransformerMixin, BaseEstimator):
 
     def _fit(self, X, partial):
         """Fit the fields on ``X``, or (``partial``) add ``X`` to what they have seen."""
+        if not partial and self.warm_start and "_fields" in vars(self):
+            self._grow(X)
+            return
         if partial and vars(self).get("_streaming"):
             columns, _ = _columns.transform_columns(self, X)
             fields = self._fields
@@ -64,6 +69,24 @@ class _BaseFieldEncoder(TransformerMixin, BaseEstimator):
             else:
                 field.fit(values)
         self._set_fields(fields, streaming=partial)
+
+    def _grow(self, X):
+        """Warm start: grow the fitted fields with ``X``, moving no code (see ``_growth``).
+
+        The fields that the current parameters would make of ``X`` must be the fitted
+        ones; theirs are the ``min_frequency`` and ``max_categories`` that apply.
+        """
+        fields = self._fitted_fields()  # finishes a pending partial_fit
+        X, columns = _columns.fit_columns(self, X, reset=False)
+        fresh = _fields.new_fields(X, self._labels(), **self.get_params(deep=False))
+        # every column is read (and refused) before any field changes
+        growths = [
+            field.grow(values, new)
+            for field, new, values in zip(fields, fresh, columns, strict=True)
+        ]
+        for grow in growths:
+            grow()
+        self._set_fields(fields)
 
     def _set_fields(self, fields, *, streaming=False):
         """Keep ``fields``: fitted, or (``streaming``) holding the summaries of partial_fit.
@@ -103,17 +126,79 @@ class _BaseFieldEncoder(TransformerMixin, BaseEstimator):
         self._fitted_fields()
         return vars(self)[name]
 
+    # what the fitted fields mean --------------------------------------------------
+
+    def inverse_transform(self, X):
+        """Map codes back to categories, bins and values.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features_out)
+            Output of :meth:`transform`.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_), dtype object
+            Categorical and ``"log_square"`` fields: the category (NaN for the missing
+            code, None for code 0). ``"quantile"`` fields: the bin as a
+            :class:`pandas.Interval` closed on the left (open-ended outer bins), NaN for
+            the missing code, None for code 0. Value fields: the de-standardized value.
+            Multi-valued fields: a list of the row's values, padding skipped, None for
+            the unknown code 1 and NaN for the missing code. Hashed fields: NaN for code
+            0 (missing), None for a bucket, as a hash names no value.
+        """
+        check_is_fitted(self)
+        X = check_array(X, dtype=np.float64, ensure_min_samples=0, input_name="X")
+        fields, slices = self._fitted_fields(), self.field_slices_
+        if X.shape[1] != slices[-1].stop:
+            slotted = any(field.has_slots for field in fields)
+            slots = " (width columns for a multi-valued one)" if slotted else ""
+            raise ValueError(
+                f"FieldEncoder.inverse_transform expects {slices[-1].stop} columns, one "
+                f"per field{slots}; got X of shape {X.shape}."
+            )
+        out = np.empty((X.shape[0], self.n_features_in_), dtype=object)
+        for j, (field, place) in enumerate(zip(fields, slices, strict=True)):
+            out[:, j] = field.inverse_transform(X[:, field.output_index(place)])
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns: the input column names, and slots' names.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Input names; defaults to ``feature_names_in_``, or ``x0, x1, ...``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            One name per field, and for a multi-valued field ``name`` of width ``w``
+            the names of its slots, ``name[0]`` to ``name[w - 1]``.
+        """
+        check_is_fitted(self, "n_features_in_")
+        names = check_feature_names_in(self, input_features)
+        fields = self._fitted_fields()
+        if not any(field.has_slots for field in fields):
+            return names
+        out = []
+        for field, name in zip(fields, names.tolist(), strict=True):
+            out.extend(field.output_names(name))
+        return np.asarray(out, dtype=object)
+
     # fitted state (model files, export) ---------------------------------------------
 
     def _get_fitted_state(self):
         """Return the fitted state as plain Python values (see ``_set_fitted_state``).
 
         ``fields`` holds one dict per field: ``name``, ``kind``, ``cardinality``,
-        ``missing_code`` and ``categories`` (vocabulary fields; ``categories[i]`` has
-        code ``i + 1``), ``edges`` (quantile) or ``mean`` and ``scale`` (value).
-        Multi-valued fields: ``categories[i]`` has code ``i + 2``, ``missing_code`` is
-        the code of a missing value in a list (1, unknown, when fit saw none), and
-        ``separator``, ``width`` and ``n_truncated`` follow.
+        ``missing_code`` and ``categories`` (vocabulary fields: the codes 1, 2, ... in
+        order, skipping ``missing_code``, which a warm start may leave among them, see
+        ``_encode.known_codes``; ``held``, the counts a warm start keeps), ``edges``
+        (quantile), ``mean`` and ``scale`` (value) or ``n_buckets`` and ``hash_key``
+        (hashed). Multi-valued fields: codes from 2, ``missing_code`` is the code of a
+        missing value in a list (1, unknown, when fit saw none), and ``separator``,
+        ``width`` and ``n_truncated`` follow.
         """
         check_is_fitted(self)
         names = getattr(self, "feature_names_in_", None)
@@ -143,6 +228,7 @@ class _BaseFieldEncoder(TransformerMixin, BaseEstimator):
             numeric_encoding=self.numeric_encoding,
             multi_valued=self.multi_valued,
             max_len=self.max_len,
+            hash_buckets=self.hash_buckets,
         )
         self._set_fields(fields)
         if state["output"] is not None:

@@ -17,13 +17,17 @@ from sklearn.utils.validation import check_array, validate_data
 from .._sklearn import get_feature_names
 
 
-def fit_columns(encoder, X):
-    """Validate ``X`` for ``encoder``'s fit (``validate_data`` with ``reset=True``).
+def fit_columns(encoder, X, *, reset=True):
+    """Validate ``X`` for ``encoder``'s fit (``validate_data``).
 
-    Returns X (a numpy text array as objects) and its columns.
+    Returns X (a numpy text array as objects) and its columns. ``reset=False``: a warm
+    start, whose DataFrame must hold the columns of the first fit, in any order (X
+    is returned in fit order).
     """
     if isinstance(X, pd.DataFrame):
-        validate_data(encoder, X, skip_check_array=True, reset=True)
+        if not reset:
+            X = _in_fit_order(encoder, X)
+        validate_data(encoder, X, skip_check_array=True, reset=reset)
         if X.shape[0] == 0 or X.shape[1] == 0:
             raise ValueError(
                 f"FieldEncoder needs at least 1 row and 1 column to fit; found a "
@@ -31,9 +35,32 @@ def fit_columns(encoder, X):
                 f"(shape={X.shape}) while a minimum of 1 is required."
             )
         return X, [X.iloc[:, j] for j in range(X.shape[1])]
-    X = validate_data(encoder, X, dtype=None, ensure_all_finite=False, reset=True)
+    X = validate_data(encoder, X, dtype=None, ensure_all_finite=False, reset=reset)
     X = as_object_if_text(X)
     return X, [X[:, j] for j in range(X.shape[1])]
+
+
+def _in_fit_order(encoder, X):
+    """Return DataFrame ``X``'s columns in fit order, refusing columns fit did not see."""
+    fitted = getattr(encoder, "feature_names_in_", None)
+    if fitted is None:  # fitted without names: validate_data compares the widths
+        return X
+    fitted, names = fitted.tolist(), X.columns.tolist()
+    seen, known = set(names), set(fitted)
+    problems = []
+    if lacks := [name for name in fitted if name not in seen]:
+        problems.append(f"lacks {lacks}")
+    if extra := [name for name in names if name not in known]:
+        problems.append(f"has {extra}, which the first fit did not see")
+    if not X.columns.is_unique:
+        problems.append(f"repeats {sorted(set(X.columns[X.columns.duplicated()]))}")
+    if problems:
+        raise ValueError(
+            "FieldEncoder.fit: warm_start=True grows the fields of the first fit, so X "
+            f"must hold its columns, each once (in any order); X {' and '.join(problems)}. "
+            "Pass the columns of the first fit, or refit with warm_start=False."
+        )
+    return X if names == fitted else X[fitted]
 
 
 def transform_columns(encoder, X):

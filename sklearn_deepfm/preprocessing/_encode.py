@@ -82,13 +82,14 @@ def count_values(values, label: str) -> tuple[pd.Index, np.ndarray, int, np.ndar
     if isinstance(uniques.dtype, pd.CategoricalDtype):
         uniques = pd.Index(np.asarray(uniques))
     if uniques.dtype == object:
-        _check_hashable(uniques, label)
+        check_hashable(uniques, label)
     missing = np.asarray(uniques.isna())
     counts = counts.to_numpy()
     return uniques[~missing], counts[~missing], int(counts[missing].sum()), None
 
 
-def _check_hashable(uniques, label):
+def check_hashable(uniques, label):
+    """Raise naming the first value of ``uniques`` that cannot be hashed (a list cell)."""
     for value in uniques:  # the distinct values, not the rows
         try:
             hash(value)
@@ -200,10 +201,21 @@ def fit_vocabulary(
 
 
 def encode_vocabulary(values, known: pd.Index, missing_code: int, label: str) -> np.ndarray:
-    """Encode one column: ``known[i]`` gets code ``i + 1``, anything else 0.
+    """Encode one column: ``known[i]`` gets code ``i + 1``, skipping ``missing_code``; others 0.
 
-    Missing values get ``missing_code``, which is 0 when none were seen in fit.
+    Missing values get ``missing_code``, which is 0 when none were seen in fit, and
+    ``len(known) + 1`` unless a warm start appended values after it (see ``known_codes``).
     """
+    n_known = len(known)
+    if missing_code in (0, n_known + 1):
+        return _encode_positions(values, known, missing_code, label)
+    # the missing code lies among the known values' codes: those after it move up one
+    codes = _encode_positions(values, known, n_known + 1, label)
+    return np.where(codes == n_known + 1, missing_code, codes + (codes >= missing_code))
+
+
+def _encode_positions(values, known, missing_code, label):
+    """``known[i]`` gets code ``i + 1``, missing values ``missing_code``, other values 0."""
     codes = _arrow.encode_strings(values, known, missing_code)
     if codes is not None:
         return codes
@@ -214,11 +226,29 @@ def encode_vocabulary(values, known: pd.Index, missing_code: int, label: str) ->
     except TypeError as exc:
         if "unhashable" not in str(exc):
             raise
-        _check_hashable(np.asarray(values, dtype=object), label)  # error path only
-        raise  # pragma: no cover - _check_hashable raised
+        check_hashable(np.asarray(values, dtype=object), label)  # error path only
+        raise  # pragma: no cover - check_hashable raised
     unmatched = np.flatnonzero(codes == 0) if missing_code else ()  # usually few rows
     if len(unmatched):  # a pandas take and isna cost more than a one-row lookup
         codes[unmatched[np.asarray(pd.isna(values.take(unmatched)))]] = missing_code
+    return codes
+
+
+def known_codes(n_known: int, missing_code: int, first: int = 1) -> np.ndarray:
+    """Return the codes of a vocabulary's ``n_known`` known values, in order.
+
+    They count from ``first``, skipping ``missing_code`` when it lies among them: a
+    first fit gives missing values the code after the known ones, but a warm start
+    appends new values after that code.
+
+    Examples
+    --------
+    >>> known_codes(3, 4).tolist(), known_codes(3, 2).tolist(), known_codes(2, 1, first=2).tolist()
+    ([1, 2, 3], [1, 3, 4], [2, 3])
+    """
+    codes = np.arange(first, first + n_known, dtype=np.int64)
+    if missing_code >= first:
+        codes += codes >= missing_code
     return codes
 
 
@@ -276,19 +306,28 @@ def quantile_intervals(edges: np.ndarray) -> list:
 
 
 def known_values(categories, missing_code):
-    """Return a vocabulary field's categories without the trailing NaN of missing values."""
-    return categories[: len(categories) - bool(missing_code)]
+    """Return a vocabulary field's categories without the NaN of missing values.
+
+    ``categories[i]`` has code ``i + 1``, so the NaN is ``categories[missing_code - 1]``.
+    """
+    if not missing_code:
+        return categories
+    return np.delete(categories, missing_code - 1)
 
 
 def code_meanings(meanings, missing_code):
     """Object array mapping each code of a field to what it stands for (see ``inverse_transform``).
 
-    Code 0 stands for None, the missing code for NaN, code ``i + 1`` for
-    ``meanings[i]``: a category (vocabulary fields) or a bin as a left-closed interval
-    (quantile fields).
+    Code 0 stands for None, the missing code for NaN, the known codes (``known_codes``)
+    for ``meanings`` in order: categories (vocabulary fields) or bins as left-closed
+    intervals (quantile fields).
     """
-    lookup = np.full(len(meanings) + 1 + bool(missing_code), None, dtype=object)
+    n_meanings = len(meanings)
+    lookup = np.full(n_meanings + 1 + bool(missing_code), None, dtype=object)
+    if missing_code in (0, n_meanings + 1):
+        lookup[1 : n_meanings + 1] = meanings
+    else:
+        lookup[known_codes(n_meanings, missing_code)] = np.asarray(meanings, dtype=object)
     if missing_code:
         lookup[missing_code] = np.nan
-    lookup[1 : len(meanings) + 1] = meanings
     return lookup

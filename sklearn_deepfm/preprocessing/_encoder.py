@@ -2,16 +2,17 @@
 
 The encoder holds its parameters and public API, and loops over one field object per
 column (``_fields.new_fields`` decides their kinds); each field owns its fit, partial
-fit, codes, meanings and fitted state. ``_base`` keeps the fields over their life.
+fit, warm start, codes, meanings and fitted state. ``_base`` keeps the fields over
+their life, and answers what they mean (``inverse_transform``, output names).
 """
 
 import warnings
 from numbers import Integral
 
 import numpy as np
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
-from .._sklearn import Interval, RealNotInt, StrOptions, check_feature_names_in, fit_context
+from .._sklearn import Interval, RealNotInt, StrOptions, fit_context
 from . import _columns, _lookup
 from ._base import _BaseFieldEncoder
 from ._field import LOG_SQUARE, MULTI_VALUED, QUANTILE, VALUE  # noqa: F401 (MULTI_VALUED: io)
@@ -24,7 +25,8 @@ class FieldEncoder(_BaseFieldEncoder):
     values dropped by ``min_frequency`` or ``max_categories``, and missing values when
     none were seen in fit (a multi-valued field reserves code 1, its code 0 padding
     the slots). So every code of field ``f`` is a valid row of an embedding table
-    with ``cardinalities_[f]`` rows.
+    with ``cardinalities_[f]`` rows. (A hashed field, ``hash_buckets``, names every
+    value: its code 0 is for missing values.)
 
     - Categorical columns: the known categories get codes ``1..n`` sorted by value
       (values of mixed types sort by type name, then value), and missing values
@@ -98,21 +100,57 @@ class FieldEncoder(_BaseFieldEncoder):
         (in fit too, so the dropped ones count for nothing); ``fit``, ``partial_fit``
         and ``transform`` warn (``UserWarning``) naming the column and how many rows
         they cut.
+    warm_start : bool, default=False
+        When True, ``fit`` on a fitted encoder keeps every code and appends new ones,
+        so that a network trained on the earlier codes stays valid (daily training on
+        new logs). A categorical, ``"log_square"`` or multi-valued field appends,
+        after all its codes, the values that now pass ``min_frequency`` counted over
+        every fit (the encoder keeps the counts of the values it leaves out; a float
+        is a fraction of the rows of every fit), sorted among themselves as a first fit
+        sorts, missing values last; values that become rare keep their code.
+        ``max_categories`` caps the whole vocabulary, a missing code included: a full
+        field adds nothing, its new values keep code 0. Quantile edges, value fields'
+        mean and scale, multi-valued widths and hashed fields are frozen at the first
+        fit, as new ones would move the codes or values of earlier rows. X must hold
+        the first fit's columns (any order), which the current parameters must make the
+        same kinds of field; changed ``min_frequency`` and ``max_categories`` apply to
+        what is added. The first fit, and any fit with ``warm_start=False``, learns
+        anew. ``partial_fit`` ignores it (see there).
+    hash_buckets : int, dict or None, default=None
+        Hash categorical columns instead of counting their values: an int hashes every
+        categorical column (not the multi-valued ones) into that many buckets, a dict
+        ``{column: n_buckets}`` (names or positions) the columns it names; naming a
+        numeric or multi-valued column is an error. The code is ``1 + h % n_buckets``
+        and missing values get 0, so the field has ``n_buckets + 1`` codes whatever
+        the data. ``h`` is stable across processes, platforms and versions: SipHash-2-4
+        with the key ``"sklearn-deepfm/1"`` of the value's UTF-8 string, as
+        :func:`pandas.util.hash_array` computes it. Strings hash as written whatever
+        their storage, booleans as ``"0"`` and ``"1"``, integral numbers as their
+        decimal integer (``5`` and ``5.0`` as ``"5"``, the code of the string
+        ``"5"``), other numbers as Python's ``repr``. The trade-off: fixed memory, no
+        vocabulary to count, keep or grow, and every value, unseen ones included, gets
+        a trainable code; but colliding values share an embedding row (``n`` values
+        give about ``n ** 2 / (2 * n_buckets)`` colliding pairs), ``min_frequency`` and
+        ``max_categories`` do not apply, ``inverse_transform`` gives None for a bucket,
+        :func:`~sklearn_deepfm.export_vocabularies` writes the hash rule instead of a
+        vocabulary and ``export_onnx(raw=True)`` refuses the column.
 
     Attributes
     ----------
     categories_ : list of ndarray or None
         One entry per input column. Categorical fields: object array of the known
-        categories, ``categories_[f][i]`` having code ``i + 1``, with NaN last when
-        missing values have a code. Multi-valued fields: the same, ``categories_[f][i]``
+        categories, ``categories_[f][i]`` having code ``i + 1``, with NaN at the
+        missing code when missing values have one (last after a first fit; a warm
+        start appends after it). Multi-valued fields: the same, ``categories_[f][i]``
         having code ``i + 2``. ``"log_square"`` fields: the same with the float64
         bin numbers. ``"quantile"`` fields: the float64 distinct quantile edges (bin
         ``i + 1`` is ``[edges[i], edges[i + 1])``, the outer bins open-ended; a single
-        edge means one bin; empty when the column was all missing). ``"value"`` fields:
-        None.
+        edge means one bin; empty when the column was all missing). ``"value"`` and
+        hashed fields: None.
     cardinalities_ : ndarray of shape (n_features_in_,), dtype int64
         Number of codes of each field, the reserved code 0 included; 1 for value fields.
-        For a multi-valued field, ``n + 2`` (``+ 1`` with a missing code).
+        For a multi-valued field, ``n + 2`` (``+ 1`` with a missing code); for a hashed
+        one, ``n_buckets + 1``.
     value_fields_ : ndarray of shape (n_features_in_,), dtype bool
         True where the field holds a standardized value instead of a code.
     field_slices_ : list of slice
@@ -167,6 +205,12 @@ class FieldEncoder(_BaseFieldEncoder):
     0          2          3
     1          3          0
     2          0          0
+
+    A warm start keeps every code and appends the new values after them:
+
+    >>> encoder = FieldEncoder(warm_start=True).fit(pd.DataFrame({"site": ["b", "a"]}))
+    >>> encoder.fit(pd.DataFrame({"site": ["c", "a", "0"]})).categories_
+    [array(['a', 'b', '0', 'c'], dtype=object)]
     """
 
     _parameter_constraints: dict = {
@@ -181,6 +225,8 @@ class FieldEncoder(_BaseFieldEncoder):
         "max_categories": [Interval(Integral, 1, None, closed="left"), None],
         "multi_valued": [dict, "array-like", None],
         "max_len": [Interval(Integral, 1, None, closed="left"), None],
+        "warm_start": ["boolean"],
+        "hash_buckets": [Interval(Integral, 1, None, closed="left"), dict, None],
     }
 
     def __init__(
@@ -193,6 +239,8 @@ class FieldEncoder(_BaseFieldEncoder):
         max_categories=None,
         multi_valued=None,
         max_len=None,
+        warm_start=False,
+        hash_buckets=None,
     ):
         self.categorical_features = categorical_features
         self.numeric_encoding = numeric_encoding
@@ -201,10 +249,15 @@ class FieldEncoder(_BaseFieldEncoder):
         self.max_categories = max_categories
         self.multi_valued = multi_valued
         self.max_len = max_len
+        self.warm_start = warm_start
+        self.hash_buckets = hash_buckets
 
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Learn the categories, bins or scales of every column.
+        """Learn the categories, bins or scales of every column; or, warm, add codes.
+
+        With ``warm_start=True`` and a fitted encoder, the fields keep their codes and
+        append the values that now pass (see ``warm_start``).
 
         Parameters
         ----------
@@ -232,7 +285,9 @@ class FieldEncoder(_BaseFieldEncoder):
         Quantile edges come from a uniform sample of at most 200,000 values per
         column (exact while fewer were seen); value fields' mean and standard
         deviation are exact. The first call (or the first after ``fit``) starts
-        anew and sets the columns; later chunks must hold the same columns.
+        anew and sets the columns, whatever ``warm_start``; later chunks must hold
+        the same columns. So chunks make one first fit; ``fit`` with
+        ``warm_start=True`` then grows what they learned, keeping their codes.
         ``categories_``, ``cardinalities_``, ``field_slices_`` and ``n_truncated_``
         are computed when first read (or transform first runs) after a call.
 
@@ -309,63 +364,6 @@ class FieldEncoder(_BaseFieldEncoder):
         for field, values, place in zip(fields, columns, self.field_slices_, strict=True):
             out[:, field.output_index(place)] = field.transform(values, few)
         return self._finish_output(out, index)
-
-    def inverse_transform(self, X):
-        """Map codes back to categories, bins and values.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features_out)
-            Output of :meth:`transform`.
-
-        Returns
-        -------
-        X_original : ndarray of shape (n_samples, n_features_in_), dtype object
-            Categorical and ``"log_square"`` fields: the category (NaN for the missing
-            code, None for code 0). ``"quantile"`` fields: the bin as a
-            :class:`pandas.Interval` closed on the left (open-ended outer bins), NaN for
-            the missing code, None for code 0. Value fields: the de-standardized value.
-            Multi-valued fields: a list of the row's values, padding skipped, None for
-            the unknown code 1 and NaN for the missing code.
-        """
-        check_is_fitted(self)
-        X = check_array(X, dtype=np.float64, ensure_min_samples=0, input_name="X")
-        fields, slices = self._fitted_fields(), self.field_slices_
-        if X.shape[1] != slices[-1].stop:
-            slotted = any(field.has_slots for field in fields)
-            slots = " (width columns for a multi-valued one)" if slotted else ""
-            raise ValueError(
-                f"FieldEncoder.inverse_transform expects {slices[-1].stop} columns, one "
-                f"per field{slots}; got X of shape {X.shape}."
-            )
-        out = np.empty((X.shape[0], self.n_features_in_), dtype=object)
-        for j, (field, place) in enumerate(zip(fields, slices, strict=True)):
-            out[:, j] = field.inverse_transform(X[:, field.output_index(place)])
-        return out
-
-    def get_feature_names_out(self, input_features=None):
-        """Names of the output columns: the input column names, and slots' names.
-
-        Parameters
-        ----------
-        input_features : array-like of str or None, default=None
-            Input names; defaults to ``feature_names_in_``, or ``x0, x1, ...``.
-
-        Returns
-        -------
-        feature_names_out : ndarray of str objects
-            One name per field, and for a multi-valued field ``name`` of width ``w``
-            the names of its slots, ``name[0]`` to ``name[w - 1]``.
-        """
-        check_is_fitted(self, "n_features_in_")
-        names = check_feature_names_in(self, input_features)
-        fields = self._fitted_fields()
-        if not any(field.has_slots for field in fields):
-            return names
-        out = []
-        for field, name in zip(fields, names.tolist(), strict=True):
-            out.extend(field.output_names(name))
-        return np.asarray(out, dtype=object)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -7,6 +7,8 @@ fitted state. Every field here writes one output column; a multi-valued one writ
 ``width``.
 """
 
+import sys
+
 import numpy as np
 import pandas as pd
 
@@ -16,6 +18,11 @@ from . import _lookup
 CATEGORICAL, QUANTILE, LOG_SQUARE, VALUE = "categorical", "quantile", "log_square", "value"
 # A list of values per row, written as several columns (see ``_multi_valued``).
 MULTI_VALUED = "multi_valued"
+# Categories hashed into a fixed number of codes (see ``_hashed``).
+HASHED = "hashed"
+
+# Modules whose frames a warning skips to reach the user's code.
+_OWN_MODULES = ("sklearn_deepfm.", "sklearn.")
 
 
 class Field:
@@ -77,6 +84,31 @@ class Field:
     def finish_partial_fit(self):
         """Set the fitted state from the chunks that ``partial_fit`` has seen so far."""
         raise NotImplementedError
+
+    def grow(self, values, fresh):
+        """Warm start: read a whole column, and return what adds its codes, moving none.
+
+        ``fresh`` is the unfitted field that the current parameters make of the column;
+        a field of another description (``describe``) is refused. The field changes only
+        when the returned function (of no argument) is called: ``FieldEncoder`` reads
+        every column first, so that an error in one leaves every field as it was.
+        """
+        self.check_growable(fresh)
+        return _nothing
+
+    def describe(self):
+        """Return what the parameters made of the column, in words."""
+        return f"a {self.kind} field"
+
+    def check_growable(self, fresh):
+        """Refuse a warm start whose parameters or data make the column another field."""
+        if fresh.describe() != self.describe():
+            raise ValueError(
+                f"FieldEncoder.fit: warm_start=True keeps the fitted fields, but column "
+                f"{self.label} was fitted as {self.describe()} and the current parameters "
+                f"and data make it {fresh.describe()}. Restore the parameters (or the "
+                "column's dtype), or refit with warm_start=False."
+            )
 
     def transform(self, values, few):
         """Return the codes of a column, one per row (a list or an ndarray).
@@ -149,3 +181,19 @@ class Field:
     def _inconsistent(cls, j, state):
         """Return the error of a model file whose field ``j``, ``state``, contradicts itself."""
         return ValueError(f"the {cls.kind} field {j} ({state['name']!r}) is inconsistent.")
+
+
+def _nothing():
+    """Do nothing: the growth of a field that a warm start leaves as it is (``Field.grow``)."""
+
+
+def caller_level():
+    """Return the stack level of the first caller outside sklearn-deepfm and scikit-learn.
+
+    So that a warning points at the user's ``fit`` or ``transform`` line, however many
+    wrappers (``_fit_context``, ``set_output``, a Pipeline) lie in between.
+    """
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(_OWN_MODULES):
+        frame, level = frame.f_back, level + 1
+    return level

@@ -46,10 +46,11 @@ def is_missing(value):
     )
 
 
-def build_table(known):
+def build_table(known, missing_code=0):
     """Return ``(codes, kinds)`` for a vocabulary, or None when a dict cannot serve it.
 
-    ``codes`` maps each known value to its code (``known[i]`` has ``i + 1``); ``kinds``
+    ``codes`` maps each known value to its code (``known[i]`` has ``i + 1``, or
+    ``i + 2`` from ``missing_code`` on, where a warm start appended values); ``kinds``
     is the set of kinds among the known values. None when a value is of no known
     kind, or booleans and numbers mix (``True == 1`` in a dict).
 
@@ -64,7 +65,10 @@ def build_table(known):
     kinds = frozenset(_kind(value) for value in values)
     if None in kinds or {_BOOL, _NUMBER} <= kinds:
         return None
-    codes = dict(zip(values, range(1, len(values) + 1), strict=True))
+    codes = range(1, len(values) + 1)
+    if 0 < missing_code <= len(values):  # the codes after the missing code move up one
+        codes = [code + (code >= missing_code) for code in codes]
+    codes = dict(zip(values, codes, strict=True))
     return (codes, kinds) if len(codes) == len(values) else None
 
 

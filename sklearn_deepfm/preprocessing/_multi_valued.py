@@ -7,20 +7,15 @@ code moves up by one); ``keep_first`` cuts long lists and ``scatter_slots`` writ
 codes into the slots. How slots are named and coded is ``sklearn_deepfm._slots``.
 """
 
-import sys
 import warnings
 
 import numpy as np
-import pandas as pd
 
 from .. import _slots
 from .._slots import PADDING_CODE, UNKNOWN_CODE
 from . import _encode, _list_cells, _lookup
-from ._field import MULTI_VALUED
+from ._field import MULTI_VALUED, caller_level
 from ._vocabulary import VocabularyField
-
-# Modules whose frames a warning skips to reach the user's code.
-_OWN_MODULES = ("sklearn_deepfm.", "sklearn.")
 
 
 class MultiValuedField(VocabularyField):
@@ -36,6 +31,8 @@ class MultiValuedField(VocabularyField):
         The width; None: the longest list seen in fit.
     min_frequency, max_categories : int, float or None, default=None
         As in ``FieldEncoder``, counting every occurrence of a value.
+    keep_counts : bool, default=False
+        Keep the counts of the values fit leaves out, for a warm start.
 
     Examples
     --------
@@ -51,31 +48,46 @@ class MultiValuedField(VocabularyField):
     code_shift = UNKNOWN_CODE
 
     def __init__(
-        self, label, *, separator=None, max_len=None, min_frequency=None, max_categories=None
+        self,
+        label,
+        *,
+        separator=None,
+        max_len=None,
+        min_frequency=None,
+        max_categories=None,
+        keep_counts=False,
     ):
-        super().__init__(label, min_frequency=min_frequency, max_categories=max_categories)
+        super().__init__(
+            label,
+            min_frequency=min_frequency,
+            max_categories=max_categories,
+            keep_counts=keep_counts,
+        )
         self.separator, self.max_len = separator, max_len
         self._n_rows, self._longest = 0, 0  # what partial_fit has seen, with its counts
 
     @classmethod
     def from_state(cls, state, j, label):
         """Return the field that ``get_state`` described; ``j`` numbers it in errors."""
-        known = pd.Index(list(state["categories"]), tupleize_cols=False)
+        known = list(state["categories"])
         separator, width = state["separator"], state["width"]
         missing_code = state["missing_code"]
-        has_missing = missing_code == len(known) + 2
+        # 1 (unknown) when fit saw no missing value; after the known codes, or among
+        # them where a warm start appended values
+        has_missing = missing_code != UNKNOWN_CODE
         valid = (
             (separator is None or (isinstance(separator, str) and separator != ""))
             and type(width) is int
             and width >= 1
-            and (has_missing or missing_code == UNKNOWN_CODE)
+            and UNKNOWN_CODE <= missing_code <= len(known) + 2
             and state["cardinality"] == len(known) + 2 + has_missing
-            and known.is_unique
         )
         if not valid:
             raise cls._inconsistent(j, state)
         field = cls(label, separator=separator)
-        field._restore(known, known.tolist(), missing_code - UNKNOWN_CODE if has_missing else 0)
+        field._restore(known, missing_code - UNKNOWN_CODE if has_missing else 0, state)
+        if not field.known.is_unique:
+            raise cls._inconsistent(j, state)
         field.width, field.n_truncated = width, int(state.get("n_truncated", 0))
         return field
 
@@ -101,10 +113,41 @@ class MultiValuedField(VocabularyField):
         self._count(flat)
         return self
 
+    def grow(self, values, fresh):
+        """Count a column's lists; return what appends the values that now pass (``Field``).
+
+        The width stays: longer lists keep their first ``width`` values, with a warning.
+        """
+        if fresh.max_len not in (None, self.width):
+            raise ValueError(
+                f"FieldEncoder.fit: warm_start=True keeps the {self.width} slots of the "
+                f"multi-valued column {self.label}, but max_len={fresh.max_len}. Set "
+                f"max_len to None or {self.width}, or refit with warm_start=False."
+            )
+        flat, lengths = _list_cells.split_cells(values, self.separator, self.label)
+        flat, lengths, n_truncated = keep_first(flat, lengths, self.width)
+        warn_truncated(self.label, n_truncated, self.width, "fit")
+        counted = _encode.count_values(flat, self.label)
+        grow = self._prepare_growth(fresh, counted, n_samples=len(lengths))
+
+        def commit():
+            self.n_truncated += n_truncated
+            grow()
+
+        return commit
+
+    def describe(self):
+        """Return what the parameters made of the column, in words."""
+        cells = "list cells" if self.separator is None else f"cells split at {self.separator!r}"
+        return f"a multi-valued field of {cells}"
+
     def finish_partial_fit(self):
         """Set the width and the vocabulary from every chunk seen so far."""
         self.width = int(self.max_len or max(self._longest, 1))
         self._set_vocabulary(*self._counts.vocabulary(), n_samples=self._n_rows)
+
+    def _rows_seen(self, counts, n_missing):
+        return self._n_rows  # partial_fit's rows: a row holds any number of values
 
     def transform(self, values, few):
         """Return the slots of a column, of shape (n_samples, width); warn of cut lists."""
@@ -256,17 +299,5 @@ def warn_truncated(label, n_truncated, width, method):
             "are kept. Refit with a larger max_len (None: the longest list in fit) to keep "
             "more.",
             UserWarning,
-            stacklevel=_caller_level(),
+            stacklevel=caller_level(),
         )
-
-
-def _caller_level():
-    """Return the stack level of the first caller outside sklearn-deepfm and scikit-learn.
-
-    So that a warning points at the user's ``fit`` or ``transform`` line, however many
-    wrappers (``_fit_context``, ``set_output``, a Pipeline) lie in between.
-    """
-    frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_globals.get("__name__", "").startswith(_OWN_MODULES):
-        frame, level = frame.f_back, level + 1
-    return level

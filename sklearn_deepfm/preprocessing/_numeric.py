@@ -84,6 +84,14 @@ class _NumericField(Field):
         self._summary.add(_encode.as_float(values, self.label))
         return self
 
+    def grow(self, values, fresh):
+        """Warm start: check the column, and keep the fitted edges or scale (frozen).
+
+        New edges or a new scale would move the codes or values of rows seen before.
+        """
+        _encode.as_float(values, self.label)  # refuses what the first fit refuses
+        return super().grow(values, fresh)
+
 
 class QuantileField(_NumericField):
     """A numeric column cut into quantile bins, coded ``1..n_bins``; missing after them.
