@@ -37,6 +37,7 @@ from ._defaults import (
     refit_on,
 )
 from ._fitted_state import FittedStateMixin, epochs_of
+from ._growth import GrowingFieldsMixin, stored_cardinalities
 from ._linear_start import fit_linear
 from ._net import _PREDICT_BATCH_SIZE, build_net
 from ._validation import (
@@ -61,7 +62,7 @@ class _FitRun:
     fm_epochs: int | None = None  # the epochs FNN's pre-training kept, which its refit repeats
 
 
-class BaseDeepFM(FittedStateMixin, BaseEstimator, metaclass=ABCMeta):
+class BaseDeepFM(FittedStateMixin, GrowingFieldsMixin, BaseEstimator, metaclass=ABCMeta):
     """Fields, data, network, training, early stopping, refit, warm start and fitted state.
 
     A subclass defines the target with the abstract methods ``_target_map``,
@@ -204,9 +205,9 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator, metaclass=ABCMeta):
     def _training_data(self, X, y, sample_weight, classes, run):
         """Return the fit's data as ``FieldData`` whose batches carry the loss's targets.
 
-        Arrays are validated, and their fields learnt on a first fit, checked
-        after. ``FieldData`` given as ``X`` (``ParquetShards``) stores its fields,
-        labels and weights: see ``_stored_data``.
+        Arrays are validated, and their fields learnt on a first fit, checked and
+        grown for new codes after (``_growth``). ``FieldData`` given as ``X``
+        (``ParquetShards``) stores its fields, labels and weights: see ``_stored_data``.
         """
         if isinstance(X, FieldData):
             return self._stored_data(X, y, sample_weight, classes, run)
@@ -225,7 +226,7 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator, metaclass=ABCMeta):
             self._group_fields()
             self._start_first_fit()
         else:
-            check_codes(X, self.value_fields_, self.cardinalities_, names_of(self))
+            self._grow_for_codes(X)
         weights = None if sample_weight is None else torch.as_tensor(sample_weight).float()
         return FieldDataset(*self._as_tensors(X), targets, weights)
 
@@ -236,7 +237,7 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator, metaclass=ABCMeta):
                 "With ParquetShards as X, the labels and weights come from the shards' "
                 "columns: pass y=None and sample_weight=None (see write_parquet_shards)."
             )
-        fields = data.fields_
+        fields, grown = data.fields_, None
         if run.first:
             self.n_features_in_ = data.n_fields
             self.feature_names_in_ = np.asarray(fields["names"], dtype=object)
@@ -244,14 +245,17 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator, metaclass=ABCMeta):
             self.cardinalities_ = np.array(fields["cardinalities"], dtype=np.int64)
             self._group_fields()
             self._start_first_fit()
-        else:
-            data.check_fields(*self._fitted_fields())
+        else:  # the shards' new codes grow the fields, once every check has passed
+            grown = stored_cardinalities(data, self.cardinalities_)
+            data.check_fields(*self._fitted_fields(grown))
         partial_fit = run.epochs is not None
         target_map = self._target_map(
             data.classes_, first=run.first, classes=classes, partial=partial_fit, distinct=True
         )
         if data.validation is not None:
-            data.validation.check_fields(*self._fitted_fields())
+            data.validation.check_fields(*self._fitted_fields(grown))
+        if grown is not None:
+            self._grow_fields(grown)
         return data.with_targets(target_map)
 
     def _start_first_fit(self):
@@ -437,9 +441,14 @@ class BaseDeepFM(FittedStateMixin, BaseEstimator, metaclass=ABCMeta):
     def _as_tensors(self, X):
         return as_tensors(X, self.value_fields_, self.cardinalities_)
 
-    def _fitted_fields(self):
-        """Return the fields as fitted: column names (``x0``, ... without), cardinalities, kinds."""
+    def _fitted_fields(self, cardinalities=None):
+        """Return the fields as fitted: column names (``x0``, ... without), cardinalities, kinds.
+
+        ``cardinalities``, when given, replaces ``cardinalities_`` (those of a growing fit).
+        """
         names = names_of(self)
         if names is None:
             names = [f"x{j}" for j in range(self.n_features_in_)]
-        return names, self.cardinalities_, self.value_fields_
+        if cardinalities is None:
+            cardinalities = self.cardinalities_
+        return names, cardinalities, self.value_fields_

@@ -128,8 +128,12 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
     warm_start : bool, default=False
         When True, ``fit`` on a fitted model continues training its network
         (weights, optimizer state, random streams) for ``max_epochs`` more
-        epochs on the data given, which must have the fields of the first fit
-        (see ``partial_fit``); the network's shape stays as first fitted.
+        epochs on the data given, which must have the columns of the first fit
+        (see ``partial_fit``); the network's shape stays as first fitted, but
+        for its embedding tables, which grow for new codes: a code beyond
+        ``cardinalities_`` (from an encoder refitted on newer data) adds rows
+        to its field's tables. Old rows keep their weights, new rows start as
+        in a new fit, and the optimizer state grows with the tables.
     verbose : int, default=0
         1 prints one line per epoch (losses, validation AUC, duration),
         coloured only on a terminal; 2 adds a per-batch progress bar (tqdm).
@@ -302,10 +306,19 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         the network and its optimizer, without early stopping or calibration:
         ``calibration_`` becomes ``(1.0, 0.0)``.
 
-        New data must have the same columns, codes below ``cardinalities_`` (a
-        larger code raises ValueError) and labels among ``classes_``. A
-        ``FieldEncoder`` kept fixed maps values it has not seen to code 0: to
-        continue training a fitted Pipeline, encode with its fitted steps::
+        New data must have the same columns (the same continuous and
+        multi-valued fields) and labels among ``classes_``. Codes beyond
+        ``cardinalities_`` grow their fields, as from an encoder refitted on
+        newer data (``FieldEncoder(warm_start=True)`` appends codes for new
+        values): a field grows to its largest code plus one (with
+        ParquetShards, to the cardinalities the shards store, when larger) and
+        never shrinks. Its tables (embeddings and order-1 weights) gain rows:
+        old rows keep their weights, new rows start as in a new fit (embedding
+        rows drawn from the fit's random stream, order-1 weights at zero). The
+        optimizer state grows with them: old rows keep their Adam moments, new
+        rows start with none. A ``FieldEncoder`` kept fixed maps values it has
+        not seen to code 0: to continue training a fitted Pipeline, encode with
+        its fitted steps::
 
             pipe[-1].partial_fit(pipe[:-1].transform(X_new), y_new)
 

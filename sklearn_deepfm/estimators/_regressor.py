@@ -111,8 +111,11 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         validation split, also of continued training.
     warm_start : bool, default=False
         When True, ``fit`` on a fitted model trains its network for
-        ``max_epochs`` more epochs on the data given, keeping the fields and
-        the target's ``y_mean_`` and ``y_scale_`` of the first fit.
+        ``max_epochs`` more epochs on the data given, keeping the columns and
+        the target's ``y_mean_`` and ``y_scale_`` of the first fit. Codes
+        beyond ``cardinalities_`` grow their fields' tables (see
+        ``partial_fit``): old rows keep their weights, new rows start as in a
+        new fit, and the optimizer state grows with the tables.
     verbose : int, default=0
         1 prints one line per epoch (train and validation loss, duration).
     device : str or torch.device, default="cpu"
@@ -277,9 +280,16 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         does: that chunk sizes each field from its largest code and sets
         ``y_mean_`` and ``y_scale_``, which later calls keep. Later calls (and
         calls after ``fit``) continue training the network and its optimizer,
-        without early stopping. New data must go through the same fields (the
-        same columns, codes below ``cardinalities_``); to continue training a
-        fitted Pipeline, encode with its fitted steps::
+        without early stopping. New data must have the same columns (the same
+        continuous and multi-valued fields). Codes beyond ``cardinalities_``
+        grow their fields, as from an encoder refitted on newer data: a field
+        grows to its largest code plus one (with ParquetShards, to the
+        cardinalities the shards store, when larger) and never shrinks. Its
+        tables gain rows: old rows keep their weights, new rows start as in a
+        new fit (embedding rows drawn from the fit's random stream, order-1
+        weights at zero), and the optimizer state grows with them (old rows
+        keep their Adam moments, new rows start with none). To continue
+        training a fitted Pipeline, encode with its fitted steps::
 
             pipe[-1].partial_fit(pipe[:-1].transform(X_new), y_new)
 

@@ -187,8 +187,12 @@ def check_non_negative(X, codes, value_fields, names):
         )
 
 
-def check_codes(X, value_fields, cardinalities, names):
-    """Reject codes that are not integers within the range seen in ``fit``."""
+def check_codes(X, value_fields, cardinalities, names, *, growing=False):
+    """Reject codes that are not integers within the range seen in ``fit``.
+
+    ``growing``: continued training, whose larger codes grew ``cardinalities``
+    already, so that only negative and fractional codes remain to refuse.
+    """
     codes = X[:, ~value_fields] if value_fields.any() else X
     limits = cardinalities[~value_fields]
     if (
@@ -202,11 +206,14 @@ def check_codes(X, value_fields, cardinalities, names):
     if bad.any():
         row, position = np.argwhere(bad)[0]
         column = int(np.flatnonzero(~value_fields)[position])
+        rule = f"integers in [0, {limits[position]}) as seen in fit"
+        if growing:
+            rule = "non-negative integers (a larger code grows its field)"
         raise ValueError(
             f"Column {column_label(column, names)} holds {codes[row, position]:g} at row "
-            f"{row}, but its codes must be integers in [0, {limits[position]}) as seen in "
-            "fit. Encode new data with the encoder fitted alongside this model (such as "
-            "FieldEncoder in the same Pipeline), which maps unseen values to code 0."
+            f"{row}, but its codes must be {rule}. Encode new data with the encoder "
+            "fitted alongside this model (such as FieldEncoder in the same Pipeline), "
+            "which maps unseen values to code 0."
         )
 
 

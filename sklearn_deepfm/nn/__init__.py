@@ -12,6 +12,7 @@ It imports neither scikit-learn, pandas nor pyarrow (``tests/test_architecture.p
 
 from ._deepfm import MODEL_PARTS, DeepFM
 from ._embedding import FieldEmbedding
+from ._growth import grow_optimizer_state, grow_tables
 from ._interactions import fm_interaction, inner_products, pooled_outer_product
 from ._layers import MLP, Dropout
 from ._optim import CatchUpAdam
@@ -29,6 +30,8 @@ __all__ = [
     "Dropout",
     "FieldEmbedding",
     "fm_interaction",
+    "grow_optimizer_state",
+    "grow_tables",
     "has_batch_norm",
     "inner_products",
     "pooled_outer_product",

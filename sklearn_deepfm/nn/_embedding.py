@@ -94,6 +94,7 @@ class FieldEmbedding(nn.Module):
         self.register_buffer("offsets", offsets.repeat_interleave(widths))  # one per column
         self.embedding = nn.Embedding(int(cardinalities.sum()), embedding_dim, sparse=sparse)
         nn.init.normal_(self.embedding.weight, std=init_std)
+        self.init_std = init_std  # how rows added later start (see ``grow_tables``)
         self.pooling = pooling
         if multi_valued.any() or (widths > 1).any():
             field = torch.arange(n_fields).repeat_interleave(widths)

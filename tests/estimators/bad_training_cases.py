@@ -129,12 +129,19 @@ TRAINING_CASES = [
         ValueError,
         r"X has 2 features, but DeepFMClassifier is expecting 3 features",
     ),
-    (
-        "partial_fit with a code beyond the fitted cardinality",
+    (  # a code beyond the fitted cardinality grows the field (test_growing_tables.py)
+        "partial_fit with a negative code",
         "classifier",
-        call("partial_fit", cell(d.codes, 4, 0, 5), d.y),
+        call("partial_fit", cell(d.codes, 4, 0, -1), d.y),
         ValueError,
-        r"Column 0 holds 5 at row 4, but its codes must be integers in \[0, 5\)",
+        r"Column 0 holds -1 at row 4, but its codes must be non-negative integers",
+    ),
+    (
+        "partial_fit with raw ids as codes (a table too large for memory)",
+        "classifier",
+        call("partial_fit", cell(d.codes, 6, 1, 2.0**45), d.y),
+        ValueError,
+        r"index rows of an embedding table.*column 1 holds the code 3\.5\d*e\+13",
     ),
     (
         "partial_fit on a single row with batch normalisation",
@@ -172,11 +179,11 @@ TRAINING_CASES = [
         r"y holds the label 2, which is not among classes_=\[0, 1\]",
     ),
     (
-        "warm-start fit with a code beyond the fitted cardinality",
+        "warm-start fit with a fractional code beyond the fitted cardinality",
         "warm-start classifier",
-        call("fit", cell(d.codes, 0, 1, 7), d.y),
+        call("fit", cell(d.codes, 0, 1, 7.5), d.y),
         ValueError,
-        r"Column 1 holds 7 at row 0, but its codes must be integers in \[0, 3\)",
+        r"Column 1 holds 7\.5 at row 0, but its codes must be non-negative integers \(a larger",
     ),
     (
         "early stopping on too few rows to split",
