@@ -215,3 +215,19 @@ def test_linear_start_benchmark_pairs_both_variants(tmp_path):
     assert set(criteo["runs"]) == {"default", "from_zero"}
     assert criteo["fit_time_ratio"] > 0 and 0 <= criteo["linear_share"] < 1
     assert "| criteo (600) |" in (tmp_path / "linear_start.md").read_text()
+
+
+def test_daily_benchmark_quick_run(tmp_path):
+    if not MOVIELENS.exists():
+        pytest.skip(f"shared data {MOVIELENS.name} absent")
+    daily = load_benchmark("daily")
+    daily.main(["--quick", "--data", "movielens_100k", "--out", str(tmp_path)])
+    results = json.loads((tmp_path / "daily_movielens_100k.json").read_text())
+    days = results["runs"][0]["days"]
+    assert [row["trained_to_day"] for row in days] == [2, 3, 4, 5, 6, 7]
+    # ordered by release date, new movies arrive: the updated model's tables grew
+    assert days[-1]["cardinality_growth"] > 0
+    for row in days:
+        for arm in ("frozen", "scratch", "updated", "one_epoch"):
+            assert 0.0 < row[arm]["auc"] < 1.0 and math.isfinite(row[arm]["log_loss"])
+    assert (tmp_path / "daily_movielens_100k.md").read_text().startswith("# Daily replay")

@@ -98,7 +98,9 @@ def test_a_rank_killed_mid_epoch_restarts_and_ends_with_the_uninterrupted_model(
     torchrun += ["--nproc_per_node=2", "--max-restarts=1"]
     run(torchrun, tmp_path, "restart", str(tmp_path / "plain"), "no")
     run(torchrun, tmp_path, "restart", str(tmp_path / "killed"), "yes")
-    assert sorted(p.name for p in tmp_path.glob("restarted_*")) == [
+    # the killed group was restarted (the plain one may be too, on a loaded machine: a
+    # gloo connection reset was seen once in a full suite run; it resumes all the same)
+    assert sorted(p.name for p in tmp_path.glob("restarted_yes_*")) == [
         "restarted_yes_0",
         "restarted_yes_1",
     ]

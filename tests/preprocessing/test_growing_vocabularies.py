@@ -315,3 +315,18 @@ def test_criteo_days_keep_their_codes():
                 assert X[name].isna().sum() >= 3 > monday[name].isna().sum()
             else:
                 assert total[value] >= 3 > before.get(value, 0)
+
+
+def test_an_encoder_update_alone_leaves_the_predictions_of_old_rows(one_thread):
+    from conftest import TINY
+    from sklearn.pipeline import make_pipeline
+
+    from sklearn_deepfm import DeepFMClassifier, make_ctr_classification
+
+    X, y = make_ctr_classification(n_samples=1200, as_frame=True, random_state=0)
+    classifier = DeepFMClassifier(max_epochs=2, random_state=0, **TINY)
+    model = make_pipeline(FieldEncoder(warm_start=True), classifier).fit(X[:600], y[:600])
+    before, cardinalities = model.predict_proba(X[:600]), model[0].cardinalities_.copy()
+    model[0].fit(X[600:])  # the encoder only: the network still reads yesterday's codes
+    assert (model[0].cardinalities_ > cardinalities).any()
+    np.testing.assert_array_equal(model.predict_proba(X[:600]), before)
