@@ -681,6 +681,37 @@ def _distributed():
     return "".join(parts)
 
 
+def _daily():
+    names = sorted(p.name for p in RESULTS.glob("daily_*.json"))
+    if not names:
+        return ""
+    parts = [
+        _section("Daily updates"),
+        "\n``daily_<data>.json``: eight days in time order; each day d = 2..7 scored on day "
+        "d+1, means over those days. *Frozen*: the day-1 model; *scratch*: refitted on days "
+        "1..d; *updated*: ``warm_start`` on both steps with day d; *one epoch*: the encoder "
+        "refitted with ``warm_start`` and one ``partial_fit`` epoch. Fit time: the sum over "
+        "the days, as a fraction of scratch's.\n\n",
+    ]
+    body = []
+    for name in names:
+        summary = _load(name)["summary"]
+        body.append(
+            [
+                f"``{name}``",
+                *(_num(summary[arm]["mean_auc"]) for arm in ("frozen", "scratch")),
+                *(
+                    f"{_num(summary[arm]['mean_auc'])} ({_num(summary[arm]['fit_time_ratio'], 2)})"
+                    for arm in ("updated", "one_epoch")
+                    if arm in summary
+                ),
+            ]
+        )
+    header = ["run", "AUC frozen", "AUC scratch", "AUC updated (time)", "AUC one epoch (time)"]
+    parts.append(_table(header, body))
+    return "".join(parts)
+
+
 def _unknown(files):
     known = {name for name, _ in files.values()}
     known |= {
@@ -695,6 +726,7 @@ def _unknown(files):
         "out_of_core.json",
     }
     known |= {p.name for p in RESULTS.glob("distributed*.json")}
+    known |= {p.name for p in RESULTS.glob("daily_*.json")}
     others = sorted(p.name for p in RESULTS.glob("*.json") if p.name not in known)
     if not others:
         return ""
@@ -746,6 +778,7 @@ def generate(out=OUT):
         _encoder(),
         _memory(),
         _distributed(),
+        _daily(),
         _unknown(files),
     ]
     written["benchmarks_body.rst"] = "\n\n".join(part for part in body if part)
