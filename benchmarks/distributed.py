@@ -12,8 +12,9 @@ And, for the route chosen, the batch iteration of
 ``BatchIterator`` against a ``DataLoader`` with a ``DistributedSampler`` (what
 Hugging Face Accelerate shards) on the same rows.
 
-Run ``python benchmarks/distributed.py`` (about 4 minutes on 2 cores; ``--dense`` for the
-recommended setting on a small vocabulary), or
+Run ``python benchmarks/distributed.py`` (about 4 minutes on 2 cores; ``--dense`` for
+``sparse_embeddings=False`` in the one process too: two processes always take dense
+embedding updates), or
 ``--max-epochs 2 --rows 20000`` for a smoke run. Results: ``results/distributed.json``
 (``--out`` and ``--name`` change the folder and the file name).
 """

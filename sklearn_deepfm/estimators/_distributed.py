@@ -4,12 +4,13 @@ A script that fits in one process runs unchanged on several: each process (rank)
 joins torchrun's process group on its first fit, takes its slice of every batch
 (``data``'s ``part_of``; the batches are the same on all ranks, drawn from the same
 seed), and trains the module wrapped in ``DistributedDataParallel``, which averages
-the gradients. Batch normalisation's running statistics, which each rank updates from
-its own slice, are averaged across the ranks after each epoch's training pass, so
-every parameter and buffer agrees before validation. Each validation batch is split
-the same way: every rank infers its slice and the slices are gathered, so every rank
-scores the whole validation split, and early stopping decides the same everywhere; the
-module is unwrapped after training, so each rank ends with an ordinary fitted estimator.
+the gradients (dense ones: the embedding tables take dense updates there). Batch
+normalisation's running statistics, which each rank updates from its own slice, are
+averaged across the ranks after each epoch's training pass, so every parameter and
+buffer agrees before validation. Each validation batch is split the same way: every
+rank infers its slice and the slices are gathered, so every rank scores the whole
+validation split, and early stopping decides the same everywhere; the module is
+unwrapped after training, so each rank ends with an ordinary fitted estimator.
 """
 
 import contextlib
@@ -58,10 +59,14 @@ def verbosity(verbose):
 
 
 def sparse_gradients_allowed():
-    """Tell whether the process group can average sparse gradients (gloo can, NCCL cannot)."""
-    if not (distributed.is_available() and distributed.is_initialized()):
-        return True
-    return distributed.get_backend() != "nccl"
+    """Tell whether the embedding tables may produce sparse gradients: outside a data-parallel fit.
+
+    NCCL cannot average sparse gradients, and gloo's sparse all-reduce corrupted the
+    heap under load here (torch 2.13, CPU: ``malloc(): unaligned tcache chunk`` and an
+    abort in 3 of 40 two-process fits beside a busy process, none in 20 dense ones). Dense
+    gradients were also the faster on Frappe 202k (``benchmarks/README.md``).
+    """
+    return world_size() == 1
 
 
 def unwrapped(module):
@@ -129,9 +134,7 @@ def data_parallel(net, world_size):
         device_ids = [next(module.parameters()).device.index]
     # no broadcast of rank 0's buffers before every forward (one collective a step):
     # batch-norm statistics are averaged once an epoch instead (average_batch_norm)
-    net.module_ = DistributedDataParallel(
-        module, device_ids=device_ids, broadcast_buffers=False, gradient_as_bucket_view=True
-    )
+    net.module_ = DistributedDataParallel(module, device_ids=device_ids, broadcast_buffers=False)
     try:
         yield
     finally:

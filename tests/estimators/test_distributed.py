@@ -44,7 +44,9 @@ def run(command, out, *args):
 def test_two_torchrun_processes_train_as_one(tmp_path):
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
     run([*torchrun, "--nnodes=1", "--nproc_per_node=2"], tmp_path)
-    run([sys.executable], tmp_path)  # the same script in one process, no launcher
+    # the same script in one process, no launcher, with dense embedding updates: what
+    # sparse_embeddings=True gives under torchrun (gloo's sparse all-reduce is not used)
+    run([sys.executable], tmp_path, "dense")
     weights = {r: np.load(tmp_path / f"weights_{r}.npy") for r in (0, 1, "single")}
     summary = {
         r: json.loads((tmp_path / f"summary_{r}.json").read_text()) for r in (0, 1, "single")
