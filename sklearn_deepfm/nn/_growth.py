@@ -51,7 +51,7 @@ def grow_tables(
     Parameters
     ----------
     module : torch.nn.Module
-        A network whose tables are ``FieldEmbedding``s of the same fields.
+        A network whose tables are ``FieldEmbedding`` modules of the same fields.
     cardinalities : sequence of int
         The new number of codes of each field, none below the current one.
     generator : torch.Generator or None, default=None
