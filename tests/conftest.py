@@ -52,3 +52,15 @@ def frame_with_missing():
 def module_state(clf):
     """A copy of the fitted network's weights and buffers, by name."""
     return {key: t.clone() for key, t in clf.net_.module_.state_dict().items()}
+
+
+def raw_inputs(session, X):
+    """The graph's inputs from a DataFrame: strings with "" for missing, doubles with NaN."""
+    feeds = {}
+    for spec in session.get_inputs():
+        cells = X[spec.name].astype(object).tolist()
+        if spec.type == "tensor(string)":
+            feeds[spec.name] = np.array(["" if pd.isna(v) else v for v in cells], dtype=object)
+        else:
+            feeds[spec.name] = np.array([np.nan if pd.isna(v) else v for v in cells], dtype=float)
+    return feeds

@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 import torch
-from conftest import MODEL_NAMES, SHARED_DATA, TINY
+from conftest import MODEL_NAMES, SHARED_DATA, TINY, raw_inputs
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -55,18 +55,6 @@ def session_of(model):
     return ort.InferenceSession(
         model.SerializeToString(), options, providers=["CPUExecutionProvider"]
     )
-
-
-def raw_inputs(session, X):
-    """The graph's inputs from a DataFrame: strings with "" for missing, doubles with NaN."""
-    feeds = {}
-    for spec in session.get_inputs():
-        cells = X[spec.name].astype(object).tolist()
-        if spec.type == "tensor(string)":
-            feeds[spec.name] = np.array(["" if pd.isna(v) else v for v in cells], dtype=object)
-        else:
-            feeds[spec.name] = np.array([np.nan if pd.isna(v) else v for v in cells], dtype=float)
-    return feeds
 
 
 def exported(pipeline, tmp_path):

@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHARED_DATA, STRING_STORAGES
+from conftest import SHARED_DATA, STRING_STORAGES, raw_inputs
 
 from sklearn_deepfm import FieldEncoder, export_vocabularies, load, save
 
@@ -275,14 +275,7 @@ def test_raw_onnx_encodes_a_grown_encoder_as_transform():
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     session = ort.InferenceSession(encoder_model(encoder).SerializeToString(), options)
-    feeds = {}
-    for spec in session.get_inputs():
-        cells = X[spec.name].astype(object).tolist()
-        if spec.type == "tensor(string)":
-            feeds[spec.name] = np.array(["" if pd.isna(v) else v for v in cells], dtype=object)
-        else:
-            feeds[spec.name] = np.array([np.nan if pd.isna(v) else v for v in cells], dtype=float)
-    codes = session.run(["codes"], feeds)[0]
+    codes = session.run(["codes"], raw_inputs(session, X))[0]
     np.testing.assert_array_equal(codes, encoder.transform(X).to_numpy())
 
 
