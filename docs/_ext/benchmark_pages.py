@@ -639,36 +639,33 @@ def _memory():
     return "".join(parts)
 
 
-def _distributed():
-    names = sorted(p.name for p in RESULTS.glob("distributed*.json"))
+def _files_table(pattern, title, intro, header, row):
+    """Return a section with a table row per results file matching ``pattern`` ("" for none).
+
+    ``row(name, document)`` gives the cells after the file's name.
+    """
+    names = sorted(p.name for p in RESULTS.glob(pattern))
     if not names:
         return ""
-    parts = [
-        _section("Distributed training"),
-        "\n``distributed*.json``: two processes of one thread under ``torchrun`` against one "
-        "process, on Frappe 202k; the *ceiling* is two independent processes on half the "
-        "rows each, run at once without communication.\n\n",
-    ]
-    body = []
-    for name in names:
-        document = _load(name)
+    body = [[f"``{name}``", *row(name, _load(name))] for name in names]
+    return _section(title) + f"\n{intro}\n\n" + _table(["run", *header], body)
+
+
+def _distributed():
+    def row(name, document):
         one, two = document["one_process"], document["two_processes"]
-        body.append(
-            [
-                f"``{name}``",
-                f"{one['epochs']} / {two['epochs']}",
-                _int(one["rows_per_s"]),
-                _int(two["rows_per_s"]),
-                _num(document["speedup"], 2),
-                _num(document.get("ceiling_speedup"), 2),
-                f"{_num(one['auc'])} / {_num(two['auc'])}",
-                _num(
-                    document.get("iteration", {}).get("dataloader_over_batch_iterator_seconds"), 1
-                ),
-            ]
-        )
+        iteration = document.get("iteration", {})
+        return [
+            f"{one['epochs']} / {two['epochs']}",
+            _int(one["rows_per_s"]),
+            _int(two["rows_per_s"]),
+            _num(document["speedup"], 2),
+            _num(document.get("ceiling_speedup"), 2),
+            f"{_num(one['auc'])} / {_num(two['auc'])}",
+            _num(iteration.get("dataloader_over_batch_iterator_seconds"), 1),
+        ]
+
     header = [
-        "run",
         "epochs, 1 / 2",
         "rows/s, 1 process",
         "rows/s, 2 processes",
@@ -677,39 +674,34 @@ def _distributed():
         "AUC, 1 / 2",
         "DataLoader / BatchIterator time",
     ]
-    parts.append(_table(header, body))
-    return "".join(parts)
+    intro = (
+        "``distributed*.json``: two processes of one thread under ``torchrun`` against one "
+        "process, on Frappe 202k; the *ceiling* is two independent processes on half the "
+        "rows each, run at once without communication."
+    )
+    return _files_table("distributed*.json", "Distributed training", intro, header, row)
 
 
 def _daily():
-    names = sorted(p.name for p in RESULTS.glob("daily_*.json"))
-    if not names:
-        return ""
-    parts = [
-        _section("Daily updates"),
-        "\n``daily_<data>.json``: eight days in time order; each day d = 2..7 scored on day "
+    def row(name, document):
+        summary = document["summary"]
+        frozen_and_scratch = [_num(summary[arm]["mean_auc"]) for arm in ("frozen", "scratch")]
+        updates = [
+            f"{_num(summary[arm]['mean_auc'])} ({_num(summary[arm]['fit_time_ratio'], 2)})"
+            for arm in ("updated", "one_epoch")
+            if arm in summary
+        ]
+        return frozen_and_scratch + updates
+
+    header = ["AUC frozen", "AUC scratch", "AUC updated (time)", "AUC one epoch (time)"]
+    intro = (
+        "``daily_<data>.json``: eight days in time order; each day d = 2..7 scored on day "
         "d+1, means over those days. *Frozen*: the day-1 model; *scratch*: refitted on days "
         "1..d; *updated*: ``warm_start`` on both steps with day d; *one epoch*: the encoder "
         "refitted with ``warm_start`` and one ``partial_fit`` epoch. Fit time: the sum over "
-        "the days, as a fraction of scratch's.\n\n",
-    ]
-    body = []
-    for name in names:
-        summary = _load(name)["summary"]
-        body.append(
-            [
-                f"``{name}``",
-                *(_num(summary[arm]["mean_auc"]) for arm in ("frozen", "scratch")),
-                *(
-                    f"{_num(summary[arm]['mean_auc'])} ({_num(summary[arm]['fit_time_ratio'], 2)})"
-                    for arm in ("updated", "one_epoch")
-                    if arm in summary
-                ),
-            ]
-        )
-    header = ["run", "AUC frozen", "AUC scratch", "AUC updated (time)", "AUC one epoch (time)"]
-    parts.append(_table(header, body))
-    return "".join(parts)
+        "the days, as a fraction of scratch's."
+    )
+    return _files_table("daily_*.json", "Daily updates", intro, header, row)
 
 
 def _unknown(files):
