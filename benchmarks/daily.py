@@ -24,6 +24,7 @@ cores), ``--data criteo_110k`` for one, or ``--quick`` for a smoke run. Results:
 """
 
 import argparse
+import copy
 import time
 
 import numpy as np
@@ -91,11 +92,10 @@ def replay(X, y, encoder, seed, log):
     day = [slice(bounds[d], bounds[d + 1]) for d in range(DAYS)]  # day[0] is day 1
     frozen = pipeline(encoder, seed)
     first_seconds = timed_fit(frozen, X.iloc[day[0]], y[day[0]])
-    updated = pipeline(encoder, seed)
-    timed_fit(updated, X.iloc[day[0]], y[day[0]])  # the same day-1 fit, to update
+    # the updated arms start from copies of the same day-1 fit, not from fits of their own
+    updated = copy.deepcopy(frozen)
     updated.set_params(fieldencoder__warm_start=True, deepfmclassifier__warm_start=True)
-    one_epoch = pipeline(encoder, seed).set_params(fieldencoder__warm_start=True)
-    timed_fit(one_epoch, X.iloc[day[0]], y[day[0]])
+    one_epoch = copy.deepcopy(frozen).set_params(fieldencoder__warm_start=True)
     rows = []
     for d in range(1, DAYS - 1):  # d + 1 is the day number trained last; day[d + 1] scores
         test = X.iloc[day[d + 1]], y[day[d + 1]]
