@@ -14,18 +14,19 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "sklearn_deepfm"
 
 # What each part of the package may import of the package (besides itself). The
-# leaves (_version, _slots, _json, _sklearn) import nothing of it.
+# leaves (_version, _slots, _json, _sklearn, _files) import nothing of it.
 ALLOWED = {
     "_version": set(),
     "_slots": set(),
     "_json": set(),
     "_sklearn": set(),
+    "_files": set(),
     "nn": {"_slots"},
     "preprocessing": {"_slots", "_sklearn"},
     "data": {"_slots"},
     "datasets": set(),
-    "estimators": {"_slots", "_json", "_sklearn", "nn", "data"},
-    "io": {"_slots", "_json", "_version", "nn", "preprocessing", "estimators"},
+    "estimators": {"_slots", "_json", "_files", "_sklearn", "nn", "data"},
+    "io": {"_slots", "_json", "_files", "_version", "nn", "preprocessing", "estimators"},
     "inspection": {"_slots", "_sklearn", "data", "estimators"},
     "parquet": {"data"},
     "__init__": {"_version"},  # the rest loads lazily, by name

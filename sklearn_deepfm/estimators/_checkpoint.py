@@ -17,14 +17,13 @@ and its removal once the fit has ended.
 
 import hashlib
 import json
-import os
 import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
 import torch
 
-from .. import _json
+from .. import _files, _json
 from . import _distributed
 from ._callbacks import early_stopping
 
@@ -57,14 +56,9 @@ def write(path, state):
     payload = safetensors.torch.save({key: t.clone() for key, t in tensors.items()})
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "wb") as file:
-        with zipfile.ZipFile(file, "w") as archive:
-            archive.writestr("state.json", json.dumps(document, allow_nan=False))
-            archive.writestr("tensors.safetensors", payload)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(partial, path)
+    with _files.written_whole(path) as file, zipfile.ZipFile(file, "w") as archive:
+        archive.writestr("state.json", json.dumps(document, allow_nan=False))
+        archive.writestr("tensors.safetensors", payload)
 
 
 def read(path):

@@ -55,6 +55,7 @@ import re
 import zipfile
 import zlib
 
+from .. import _files
 from .._version import __version__
 from ._nodes import from_node, to_node
 
@@ -112,14 +113,8 @@ def save(obj, path, *, include_optimizer=False):
     if not isinstance(path, (str, os.PathLike)):  # a file object: the caller's to manage
         _write_archive(path, text, weights)
         return
-    # written beside and moved over the target, so that a crash (or a rank killed under
-    # torchrun) leaves the previous file whole, never a partial one at ``path``
-    partial = f"{os.fspath(path)}.partial"
-    with open(partial, "wb") as file:
+    with _files.written_whole(path) as file:
         _write_archive(file, text, weights)
-        file.flush()
-        os.fsync(file.fileno())
-    os.replace(partial, path)
 
 
 def _write_archive(file, text, weights):
