@@ -8,6 +8,11 @@ from torch import nn
 from .._slots import PADDING_CODE
 
 
+def field_starts(cardinalities):
+    """Return each field's first row in a table holding the fields' blocks in order."""
+    return torch.cumsum(cardinalities, 0) - cardinalities
+
+
 class FieldEmbedding(nn.Module):
     """One table for the features of all fields, looked up through per-column offsets.
 
@@ -89,9 +94,8 @@ class FieldEmbedding(nn.Module):
         )
         if widths.shape != (n_fields,) or multi_valued.shape != (n_fields,) or (widths < 1).any():
             raise ValueError("widths and multi_valued need one entry per field, widths >= 1.")
-        offsets = torch.zeros_like(cardinalities)
-        offsets[1:] = torch.cumsum(cardinalities, 0)[:-1]
-        self.register_buffer("offsets", offsets.repeat_interleave(widths))  # one per column
+        offsets = field_starts(cardinalities).repeat_interleave(widths)  # one per column
+        self.register_buffer("offsets", offsets)
         self.embedding = nn.Embedding(int(cardinalities.sum()), embedding_dim, sparse=sparse)
         nn.init.normal_(self.embedding.weight, std=init_std)
         self.init_std = init_std  # how rows added later start (see ``grow_tables``)

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ._embedding import FieldEmbedding
+from ._embedding import FieldEmbedding, field_starts
 
 # Optimizer state kept per table row: the moments of torch's Adam, SparseAdam and
 # CatchUpAdam. A new row has no gradient yet, so its moments start at zero.
@@ -119,7 +119,7 @@ def _grow_table(table, cardinalities, generator):
         )
     if torch.equal(new_sizes, old_sizes):
         return None
-    old_starts, new_starts = _starts(old_sizes), _starts(new_sizes)
+    old_starts, new_starts = field_starts(old_sizes), field_starts(new_sizes)
     # every row of field f moves down by as many rows as the fields before f gained
     positions = torch.arange(int(old_sizes.sum())) + torch.repeat_interleave(
         new_starts - old_starts, old_sizes
@@ -144,10 +144,6 @@ def _new_rows(n_rows, width, init_std, dtype, generator):
     if init_std == 0:
         return torch.zeros((n_rows, width), dtype=dtype)
     return torch.empty((n_rows, width), dtype=dtype).normal_(0, init_std, generator=generator)
-
-
-def _starts(sizes):
-    return torch.cumsum(sizes, 0) - sizes
 
 
 def _spread(value, rows, n_rows, fill):
