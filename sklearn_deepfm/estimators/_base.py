@@ -25,7 +25,7 @@ from skorch.helper import predefined_split
 from .. import _json
 from .._sklearn import Interval, StrOptions, check_sample_weight
 from ..data import FieldData, FieldDataset, as_tensors
-from ..nn import MODELS, CatchUpAdam, has_batch_norm
+from ..nn import MODELS, CatchUpAdam, has_batch_norm, train_in
 from . import _distributed
 from ._callbacks import early_stopping, fit_callbacks, kept_epochs
 from ._checkpoint import FitCheckpoint
@@ -34,6 +34,7 @@ from ._defaults import (
     batch_norm_for,
     batch_size_for,
     early_stopping_on,
+    precision_for,
     refit_on,
 )
 from ._fitted_state import FittedStateMixin, epochs_of
@@ -101,6 +102,7 @@ class BaseDeepFM(FittedStateMixin, GrowingFieldsMixin, BaseEstimator, metaclass=
         "device": [str, torch.device],
         "checkpoint_dir": [str, os.PathLike, None],
         "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "precision": [StrOptions({"auto", "float32", "bfloat16"})],
     }
 
     # -- what a subclass supplies: the target ----------------------------
@@ -179,6 +181,7 @@ class BaseDeepFM(FittedStateMixin, GrowingFieldsMixin, BaseEstimator, metaclass=
             )
             if first:  # the network's shape stays that of its first fit
                 self.batch_norm_ = batch_norm_for(self.batch_norm, train)
+            self.precision_ = precision_for(self.precision, self.device)
             if first and epochs is None and self.checkpoint_dir is not None:
                 run.checkpoint = FitCheckpoint.of(self, self._seed, train, valid)
             net, done = self._network(train, valid, run)
@@ -365,6 +368,7 @@ class BaseDeepFM(FittedStateMixin, GrowingFieldsMixin, BaseEstimator, metaclass=
 
     def _train(self, net, train, epochs, run):
         """Train ``net`` on ``train`` for at most ``epochs`` epochs, on the fit's random stream."""
+        train_in(net.module_, torch.bfloat16 if self.precision_ == "bfloat16" else None)
         # fork_rng keeps the user's global torch random state untouched; the state
         # kept after training makes continued training reproducible.
         with torch.random.fork_rng(devices=[]):

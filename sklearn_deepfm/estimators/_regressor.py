@@ -127,6 +127,13 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
     n_threads : int, default=None
         Torch threads for fit and predict; None leaves torch's setting, except
         inside a Dask worker, where it takes the worker's thread count.
+    precision : {"auto", "float32", "bfloat16"}, default="auto"
+        Precision of the deep part's matrix products in training. "bfloat16"
+        is mixed precision: the weights, the FM part and the output stay
+        float32, and evaluation and prediction run in float32. "auto" takes
+        "bfloat16" on a CPU with native bfloat16 arithmetic (AVX512-BF16 or AMX),
+        where it trains faster at the same held-out AUC, and "float32"
+        elsewhere; the choice is ``precision_``, so results depend on the CPU.
 
     Attributes
     ----------
@@ -155,6 +162,9 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         ``batch_norm``, as the network was built at the first fit.
     batch_size_ : int
         Rows per training step of the last fit or ``partial_fit`` call.
+    precision_ : str
+        The precision of the last fit or ``partial_fit`` call's training
+        (``precision``, or "auto"'s choice).
     n_iter_ : int
         Number of epochs the network ran (with ``refit``, the refitted
         network's), those of continued training included.
@@ -219,6 +229,7 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         device="cpu",
         checkpoint_dir=None,
         n_threads=None,
+        precision="auto",
     ):
         self.model = model
         self.embedding_dim = embedding_dim
@@ -245,6 +256,7 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         self.device = device
         self.checkpoint_dir = checkpoint_dir
         self.n_threads = n_threads
+        self.precision = precision
 
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):

@@ -14,7 +14,7 @@ from ._deepfm import MODEL_PARTS, DeepFM
 from ._embedding import FieldEmbedding
 from ._growth import grow_optimizer_state, grow_tables
 from ._interactions import fm_interaction, inner_products, pooled_outer_product
-from ._layers import MLP, Dropout
+from ._layers import MLP, Dropout, train_in
 from ._optim import CatchUpAdam
 from ._pnn import PNN
 from ._registry import MODELS, MODULES, has_batch_norm
@@ -35,4 +35,5 @@ __all__ = [
     "has_batch_norm",
     "inner_products",
     "pooled_outer_product",
+    "train_in",
 ]

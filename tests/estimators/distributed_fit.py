@@ -28,6 +28,9 @@ PARAMS = dict(
     n_iter_no_change=2,
     learning_rate=0.01,
     random_state=0,
+    # the comparison with one process is to float32 rounding: bfloat16 products of
+    # half batches and of whole ones round differently (the ranks stay bit-identical)
+    precision="float32",
 )
 
 

@@ -1,18 +1,25 @@
-"""Defaults that adapt to the data: batch_size="auto" (both estimators), batch_norm="auto"
-and FieldEncoder's id rule."""
+"""Defaults that adapt to the data: batch_size="auto" (both estimators), batch_norm="auto",
+precision="auto" (to the CPU) and FieldEncoder's id rule."""
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from conftest import SHARED_DATA
 from sklearn.datasets import make_regression
+from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 from sklearn_deepfm import DeepFMClassifier, DeepFMRegressor, FieldEncoder, make_ctr_classification
 from sklearn_deepfm.datasets import load_frappe
-from sklearn_deepfm.estimators._defaults import auto_batch_norm, auto_batch_size, batch_size_for
-from sklearn_deepfm.nn import has_batch_norm
+from sklearn_deepfm.estimators._defaults import (
+    auto_batch_norm,
+    auto_batch_size,
+    batch_size_for,
+    precision_for,
+)
+from sklearn_deepfm.nn import MLP, has_batch_norm
 
 
 def shared(*parts):
@@ -116,6 +123,52 @@ def test_fit_records_the_batch_norm_used(one_thread, batch_norm, n_samples, rate
     assert clf.batch_norm_ is expected
     assert has_batch_norm(clf.net_.module_) is expected
     assert clf.get_params()["batch_norm"] == batch_norm  # the parameter stays as given
+
+
+# -- precision="auto" ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "avx512_bf16, amx, device, expected",
+    [
+        (True, False, "cpu", "bfloat16"),
+        (False, True, "cpu", "bfloat16"),
+        (False, False, "cpu", "float32"),  # emulated bfloat16 is slower than float32
+        (True, True, "cuda", "float32"),  # GPUs: not measured
+        (True, True, torch.device("cuda:1"), "float32"),
+    ],
+)
+def test_auto_precision_rule(monkeypatch, avx512_bf16, amx, device, expected):
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    assert precision_for("auto", device) == expected
+    assert precision_for("float32", device) == "float32"
+    assert precision_for("bfloat16", device) == "bfloat16"
+
+
+def test_fit_records_the_precision_and_trains_its_deep_part_in_it(one_thread):
+    X, y = make_ctr_classification(n_samples=4_000, random_state=0)
+    train, test = slice(0, 3_000), slice(3_000, None)
+    auc, proba = {}, {}
+    for precision in ("float32", "bfloat16"):
+        clf = DeepFMClassifier(precision=precision, max_epochs=3, random_state=0)
+        clf.fit(X[train], y[train])
+        assert clf.precision_ == precision
+        mlp = next(m for m in clf.net_.module_.modules() if isinstance(m, MLP))
+        assert mlp.training_dtype == (torch.bfloat16 if precision == "bfloat16" else None)
+        proba[precision] = clf.predict_proba(X[test])[:, 1]
+        auc[precision] = roc_auc_score(y[test], proba[precision])
+    assert not np.array_equal(proba["float32"], proba["bfloat16"])  # each trained its own way
+    assert abs(auc["bfloat16"] - auc["float32"]) < 0.01, auc
+    auto = DeepFMClassifier(max_epochs=1, random_state=0).fit(X[train], y[train])
+    assert auto.precision_ == precision_for("auto", "cpu")
+    assert auto.get_params()["precision"] == "auto"  # the parameter stays as given
+
+
+def test_bad_precision_is_refused_by_name():
+    X, y = make_ctr_classification(n_samples=100, random_state=0)
+    with pytest.raises(ValueError, match="'precision' parameter"):
+        DeepFMRegressor(precision="float16").fit(X, y.astype(float))
 
 
 # -- integer ids under categorical_features="auto" ---------------------------------

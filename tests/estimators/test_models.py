@@ -95,7 +95,8 @@ def test_model_choices_are_registered():
 @pytest.mark.parametrize("model", MODEL_NAMES)
 def test_every_model_fits_and_predicts(ctr_data, model):
     X, y = ctr_data
-    clf = DeepFMClassifier(model=model, random_state=0, **FAST).fit(X, y)
+    # 5 epochs: at 3, OPNN's training AUC was 0.596 to 0.631 over seeds, at the threshold
+    clf = DeepFMClassifier(model=model, random_state=0, **dict(FAST, max_epochs=5)).fit(X, y)
     proba = clf.predict_proba(X)
     assert proba.shape == (len(X), 2)
     assert np.isfinite(proba).all()

@@ -51,8 +51,10 @@ def _fit_predict(X, y, **params):
         dict(random_state=0, early_stopping=True, dropout=0.5),
         dict(random_state=0, model="fnn", sparse_embeddings=False),
         dict(random_state=np.random.RandomState(5)),
+        dict(random_state=0, dropout=0.5, batch_norm=True, precision="bfloat16"),
+        dict(random_state=0, dropout=0.5, batch_norm=True, precision="float32"),
     ],
-    ids=["deepfm", "early-stopping", "fnn-dense", "RandomState"],
+    ids=["deepfm", "early-stopping", "fnn-dense", "RandomState", "bfloat16", "float32"],
 )
 def test_same_random_state_gives_identical_predictions_in_one_process(ctr_frame, params):
     X, y = ctr_frame

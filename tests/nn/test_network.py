@@ -3,7 +3,15 @@ import itertools
 import pytest
 import torch
 
-from sklearn_deepfm.nn import MLP, MODEL_PARTS, DeepFM, Dropout, FieldEmbedding, fm_interaction
+from sklearn_deepfm.nn import (
+    MLP,
+    MODEL_PARTS,
+    DeepFM,
+    Dropout,
+    FieldEmbedding,
+    fm_interaction,
+    train_in,
+)
 
 
 def brute_force_pairs(embedded):
@@ -104,3 +112,46 @@ def test_dropout_is_the_identity_in_eval_mode_and_repeats_under_a_seed():
         masks.append(Dropout(0.5)(x) != 0)
     assert torch.equal(*masks)
     assert not torch.equal(Dropout(0.5)(x) != 0, masks[0])  # a new draw on each call
+
+
+def test_dropout_masks_are_uniform_in_every_lane_of_a_draw():
+    # four masks come from each 64-bit draw: a lane with a biased bit drops too few
+    torch.manual_seed(0)
+    kept = Dropout(0.5)(torch.ones(4 * 100_000)).view(-1, 4) != 0
+    rates = 1 - kept.float().mean(dim=0)
+    assert (rates - 0.5).abs().max() < 0.01, rates
+
+
+def test_dropout_keeps_a_bfloat16_activation_bfloat16():
+    torch.manual_seed(0)
+    out = Dropout(0.5)(torch.ones(1000, dtype=torch.bfloat16))
+    assert out.dtype == torch.bfloat16
+    assert set(out.unique().tolist()) == {0.0, 2.0}
+
+
+def test_mlp_trains_in_its_training_dtype_and_evaluates_in_float32():
+    torch.manual_seed(0)
+    mlp = MLP(16, (32, 32))
+    x = torch.randn(64, 16)
+    full = mlp(x)
+    train_in(mlp, torch.bfloat16)
+    mixed = mlp(x)
+    assert mixed.dtype == torch.float32
+    assert not torch.equal(mixed, full)  # the products ran in bfloat16 ...
+    torch.testing.assert_close(mixed, full, atol=0.02, rtol=0.02)  # ... close to float32
+    mixed.sum().backward()
+    assert all(p.grad.dtype == torch.float32 for p in mlp.parameters())
+    assert torch.equal(mlp.eval()(x), full)  # evaluation stays float32
+    train_in(mlp, None)
+    assert torch.equal(mlp.train()(x), full)
+
+
+def test_fm_interaction_gradient_is_that_of_its_formula():
+    embedded = torch.randn(6, 5, 3, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(fm_interaction, (embedded,))
+    formula = brute_force_pairs(embedded)  # autograd through the plain pair sum
+    (expected,) = torch.autograd.grad(formula.square().sum(), embedded)
+    (got,) = torch.autograd.grad(fm_interaction(embedded).square().sum(), embedded)
+    torch.testing.assert_close(got, expected)
+    with torch.no_grad():  # the inference path gives the same values
+        torch.testing.assert_close(fm_interaction(embedded), formula)
