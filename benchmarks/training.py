@@ -10,6 +10,10 @@
 ``frappe`` (only when asked for, ``--only frappe``)
     Held-out AUC and log loss of the default sparse embedding updates (``CatchUpAdam``)
     against dense Adam on Frappe, with early stopping.
+``precision`` (only when asked for, ``--only precision``)
+    The default pipeline on real data (Frappe and ``criteo_110k``, the splits of
+    ``quality.py``), ``precision="float32"`` against "bfloat16", seed by seed, the two
+    arms alternating in order: held-out AUC and log loss, and the whole fit's time.
 
 Run ``python benchmarks/training.py`` (about 3 minutes on 2 cores) or ``--quick`` for a
 smoke run. Results: ``results/training.json`` and ``training.png`` (rows/s against the
@@ -24,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from _common import (
+    DATA,
     FRAPPE,
     add_run_arguments,
     interleave,
@@ -34,14 +39,19 @@ from _common import (
     run_sections,
 )
 from _criteo_shaped import (
+    DEFAULT_BATCH,
+    DEFAULT_NETWORK,
     NETWORK,
     QUICK_NETWORK,
     TRAINING,
     bare_fit,
     classifier,
     make_codes,
+    matmul_flops,
     n_batches,
+    training_flop_per_row,
 )
+from quality_data import LOADERS
 from sklearn.metrics import log_loss, roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
@@ -49,72 +59,98 @@ from torch.optim import SparseAdam
 
 from sklearn_deepfm import DeepFMClassifier, FieldEncoder
 from sklearn_deepfm.datasets import load_frappe
-from sklearn_deepfm.nn import CatchUpAdam
 
-SECTIONS = ("train", "frappe")
+SECTIONS = ("train", "frappe", "precision")
 FRAPPE_ARMS = ("sparse", "dense")
+PRECISIONS = ("float32", "bfloat16")
+PRECISION_DATA = ("frappe", "criteo_110k")
+ARMS = (
+    "bare",
+    "bare_autograd",
+    "bare_compiled",
+    "classifier",
+    "classifier_float32",
+    "bare_sparse_adam",
+)
 
 
 def bench_train(args, network, log):
-    """Fit rows/s against the bare loop at each vocabulary size, sparse and dense Adam.
+    """Fit rows/s against the bare loops at each vocabulary, then whole fits and the FLOP rates.
 
-    Every round runs every vocabulary, sparse then dense, so that ratios between
-    vocabularies and between the two modes also compare measurements close in time.
+    Every round runs every comparison and vocabulary, so that ratios between
+    vocabularies and between the arms also compare measurements close in time.
+    Comparisons: ``sparse`` (the pinned network, sparse updates), ``sparse_defaults``
+    (the estimator's default network and batch) and ``dense`` (dense Adam everywhere).
     """
     codes, y, cardinalities = make_codes(8192, args.vocab[0])
     # warm-up: first calls pay for lazy initialisation in torch and skorch
     classifier(network, True, 1).fit(codes, y)
     bare_fit(torch.from_numpy(codes), torch.from_numpy(y).float(), cardinalities, network, True, 1)
+    defaults = QUICK_NETWORK if args.quick else DEFAULT_NETWORK
+    arms = tuple(a for a in ARMS if args.compiled or a != "bare_compiled")
+    sized = (args.rows, args.vocab, args.epochs)
     comparisons = {
-        "sparse": FitComparison(network, True, args.rows, args.vocab, args.epochs),
+        "sparse": FitComparison(network, None, True, *sized, arms),
+        "sparse_defaults": FitComparison(
+            defaults,
+            DEFAULT_BATCH,
+            True,
+            *sized,
+            arms[:-1],  # no SparseAdam arm
+        ),
         # dense Adam updates the whole table at every step: fewer rows
-        "dense": FitComparison(network, False, args.dense_rows, args.dense_vocab, 1),
+        "dense": FitComparison(
+            network, None, False, args.dense_rows, args.dense_vocab, 1, ("bare", "classifier")
+        ),
     }
     for round_ in range(args.repeats):
-        for comparison in comparisons.values():
-            comparison.run_round(round_, log)
-    return {mode: comparison.results() for mode, comparison in comparisons.items()}
+        for mode, comparison in comparisons.items():
+            comparison.run_round(round_, mode, log)
+    results = {mode: comparison.results() for mode, comparison in comparisons.items()}
+    flops = {
+        str(dtype).removeprefix("torch."): matmul_flops(dtype)
+        for dtype in (torch.float32, torch.bfloat16)
+    }
+    for part in results.values():
+        part["training_flop_per_row"] = training_flop_per_row(part["network"], len(cardinalities))
+        for values in part["by_vocab"].values():
+            for precision, limit in flops.items():  # the loop's share of the matmul limit
+                achieved = values["classifier_loop_rows_per_s"] * part["training_flop_per_row"]
+                values[f"classifier_share_of_{precision}_limit"] = achieved / limit
+    results["matmul_flops"] = flops
+    results["whole_fit"] = whole_fits(args.whole_rows, args.vocab[0], defaults, log)
+    return results
 
 
 class FitComparison:
-    """Interleaved fits of the classifier and the bare loop at each vocabulary size.
+    """Interleaved fits of the classifier and the bare loops at each vocabulary size.
 
-    Besides the whole fit, the training loop alone is timed (skorch's epoch durations,
-    ``net_.history[:, "dur"]``; the loop of ``bare_fit``): it excludes building the
-    module, whose random initialisation grows with the vocabulary.
+    Arms: ``bare`` (the eager bare loop of the library's module, float32),
+    ``bare_autograd`` (the loop as written by hand: FM by autograd, dropout from
+    ``rand_like``, as the module was before version 0.5), ``bare_compiled`` (that loop
+    with its dense part compiled, timed after compiling), ``bare_sparse_adam`` (torch's
+    lazy ``SparseAdam`` for the tables), ``classifier`` (the defaults:
+    ``precision="auto"``) and ``classifier_float32``. Besides the whole fit, the
+    training loop alone is timed (skorch's epoch durations, ``net_.history[:, "dur"]``;
+    the loop of ``bare_fit``): it excludes building the module, whose random
+    initialisation grows with the vocabulary.
     """
 
-    def __init__(self, network, sparse, rows, vocabs, epochs):
-        self.network, self.sparse, self.rows, self.vocabs = network, sparse, rows, vocabs
-        self.epochs = epochs
+    def __init__(self, network, batch_size, sparse, rows, vocabs, epochs, names):
+        self.network, self.batch_size, self.sparse = network, batch_size, sparse
+        self.rows, self.vocabs, self.epochs, self.names = rows, vocabs, epochs, names
         self.data = {vocab: make_codes(rows, vocab, seed=vocab) for vocab in vocabs}
-        self.names = ["bare", "classifier"] + (["bare_sparse_adam"] if sparse else [])
-        self.fit = {vocab: {name: [] for name in self.names} for vocab in vocabs}
-        self.loop = {vocab: {name: [] for name in self.names} for vocab in vocabs}
+        self.fit = {vocab: {name: [] for name in names} for vocab in vocabs}
+        self.loop = {vocab: {name: [] for name in names} for vocab in vocabs}
+        self.compile_seconds = []
 
-    def run_round(self, round_, log):
-        mode = "sparse" if self.sparse else "dense"
+    def run_round(self, round_, mode, log):
         for vocab in self.vocabs:
             codes, y, cardinalities = self.data[vocab]
             codes_t, y_t = torch.from_numpy(codes), torch.from_numpy(y).float()
             bare = (codes_t, y_t, cardinalities, self.network, self.sparse, self.epochs)
             loop = self.loop[vocab]
-            functions = {
-                "bare": partial(_timed_bare, loop["bare"], *bare),
-                "classifier": partial(
-                    _timed_classifier,
-                    loop["classifier"],
-                    self.network,
-                    self.sparse,
-                    self.epochs,
-                    codes,
-                    y,
-                ),
-            }
-            if self.sparse:  # the bare loop again, with torch's lazy SparseAdam
-                functions["bare_sparse_adam"] = partial(
-                    _timed_bare, loop["bare_sparse_adam"], *bare, sparse_optimizer=SparseAdam
-                )
+            functions = {name: self._arm(name, loop[name], codes, y, bare) for name in self.names}
             for name, seconds in interleave(functions, 1, first_round=round_).items():
                 self.fit[vocab][name] += seconds
             log(
@@ -125,9 +161,21 @@ class FitComparison:
                 )
             )
 
+    def _arm(self, name, loop_seconds, codes, y, bare):
+        """The timed fit of arm ``name``, appending its loop's seconds to ``loop_seconds``."""
+        if name.startswith("bare"):
+            extra = {
+                "bare_autograd": {"variant": "autograd"},
+                "bare_compiled": {"variant": "compiled", "compile_seconds": self.compile_seconds},
+                "bare_sparse_adam": {"sparse_optimizer": SparseAdam},
+            }.get(name, {})
+            return partial(_timed_bare, loop_seconds, *bare, batch_size=self.batch_size, **extra)
+        precision = "float32" if name == "classifier_float32" else "auto"
+        return partial(_timed_classifier, loop_seconds, self, codes, y, precision)
+
     def results(self):
         rows, epochs, names = self.rows, self.epochs, self.names
-        steps = n_batches(rows, epochs)
+        steps = n_batches(rows, epochs, self.batch_size)
         by_vocab = {}
         for vocab in self.vocabs:
             total, inner = self.fit[vocab], self.loop[vocab]
@@ -148,12 +196,22 @@ class FitComparison:
                     f"{name}_step_ms": 1e3 * float(np.median(inner[name])) / steps for name in names
                 },
             }
-            if self.sparse:  # the default optimizer's loop time against SparseAdam's
-                by_vocab[vocab]["loop_ratio_sparse_adam"] = paired_ratio(
-                    inner["bare_sparse_adam"], inner["bare"]
+            for name in names[1:]:  # each arm's speed-up over the eager bare loop
+                if name != "classifier":
+                    by_vocab[vocab][f"loop_ratio_{name}"] = paired_ratio(inner["bare"], inner[name])
+            if "bare_compiled" in names:  # what compiling gives the hand-written loop
+                by_vocab[vocab]["loop_ratio_compiled_vs_autograd"] = paired_ratio(
+                    inner["bare_autograd"], inner["bare_compiled"]
                 )
+            for reference in ("bare_autograd", "bare_compiled"):  # the classifier against each
+                if reference in names:
+                    by_vocab[vocab][f"loop_ratio_vs_{reference.removeprefix('bare_')}"] = (
+                        paired_ratio(inner[reference], inner["classifier"])
+                    )
         small, large = self.vocabs[0], self.vocabs[-1]
         return {
+            "network": self.network,
+            "batch_size": self.batch_size or TRAINING["batch_size"],
             "rows": rows,
             "epochs": epochs,
             "batches_per_fit": steps,
@@ -162,15 +220,49 @@ class FitComparison:
             "step_time_growth": {
                 name: paired_ratio(self.loop[large][name], self.loop[small][name]) for name in names
             },
+            **({"compile_seconds": self.compile_seconds} if self.compile_seconds else {}),
         }
 
 
-def _timed_bare(loop_seconds, *args, sparse_optimizer=CatchUpAdam):
-    loop_seconds.append(bare_fit(*args, sparse_optimizer=sparse_optimizer)[1])
+def whole_fits(row_counts, vocab, network, log):
+    """Whole-fit seconds of the default precision and of float32 at each row count.
+
+    One epoch of the estimator's default network and batch, sparse updates, each
+    pair of fits back to back in alternating order; and the compiled bare loop's
+    compile time, the cost a compiled fit would add.
+    """
+    results = {}
+    for i, rows in enumerate(row_counts):
+        codes, y, _ = make_codes(rows, vocab, seed=rows)
+        seconds = {}
+        order = ("auto", "float32") if i % 2 == 0 else ("float32", "auto")
+        for precision in order:
+            start = time.perf_counter()
+            classifier(network, True, 1, batch_size=DEFAULT_BATCH, precision=precision).fit(
+                codes, y
+            )
+            seconds[precision] = time.perf_counter() - start
+        results[rows] = {
+            "seconds_default": seconds["auto"],
+            "seconds_float32": seconds["float32"],
+            "speedup": seconds["float32"] / seconds["auto"],
+        }
+        log(f"  whole fit {rows:>9,} rows: default {seconds['auto']:.1f}s, float32 "
+            f"{seconds['float32']:.1f}s")  # fmt: skip
+    return results
 
 
-def _timed_classifier(loop_seconds, network, sparse, epochs, codes, y):
-    model = classifier(network, sparse, epochs).fit(codes, y)
+def _timed_bare(loop_seconds, *args, compile_seconds=None, **kwargs):
+    _, seconds, compiling = bare_fit(*args, **kwargs)
+    loop_seconds.append(seconds)
+    if compile_seconds is not None:
+        compile_seconds.append(compiling)
+
+
+def _timed_classifier(loop_seconds, comparison, codes, y, precision="auto"):
+    c = comparison
+    model = classifier(c.network, c.sparse, c.epochs, batch_size=c.batch_size, precision=precision)
+    model.fit(codes, y)
     loop_seconds.append(float(sum(model.net_.history[:, "dur"])))
 
 
@@ -224,6 +316,61 @@ def bench_frappe(args, network, log):
     return results
 
 
+def bench_precision(args, log):
+    """The default pipeline in each precision on real data: AUC, log loss and fit time.
+
+    Per seed the two fits run back to back, float32 first on even seeds, so that
+    the paired time ratios compare fits close in time.
+    """
+    results = {}
+    for name in args.precision_data:
+        X_train, y_train, X_test, y_test, categorical, split = LOADERS[name]()
+        if args.quick:
+            X_train, y_train = X_train.iloc[:4_000], y_train[:4_000]
+        runs = []
+        for seed in range(args.precision_seeds):
+            order = PRECISIONS if seed % 2 == 0 else PRECISIONS[::-1]
+            for precision in order:
+                clf = DeepFMClassifier(random_state=seed, precision=precision)
+                if args.quick:
+                    clf.set_params(max_epochs=2)
+                model = make_pipeline(FieldEncoder(categorical_features=categorical), clf)
+                start = time.perf_counter()
+                model.fit(X_train, y_train)
+                seconds = time.perf_counter() - start
+                proba = model.predict_proba(X_test)[:, 1]
+                run = {
+                    "seed": seed,
+                    "precision": precision,
+                    "auc": float(roc_auc_score(y_test, proba)),
+                    "log_loss": float(log_loss(y_test, proba)),
+                    "epochs": int(clf.n_iter_),
+                    "seconds": seconds,
+                }
+                runs.append(run)
+                log(
+                    f"  {name} seed={seed} {precision}: AUC {run['auc']:.4f}, log loss "
+                    f"{run['log_loss']:.4f}, {run['epochs']} epochs, {seconds:.1f}s"
+                )
+        by = {p: [r for r in runs if r["precision"] == p] for p in PRECISIONS}
+        results[name] = {
+            "split": split,
+            "runs": runs,
+            **{
+                f"{key}_mean_{p}": float(np.mean([r[key] for r in by[p]]))
+                for p in PRECISIONS
+                for key in ("auc", "log_loss", "seconds")
+            },
+            "auc_difference": [
+                b["auc"] - f["auc"] for f, b in zip(by["float32"], by["bfloat16"], strict=True)
+            ],
+            "fit_speedup": paired_ratio(
+                [r["seconds"] for r in by["float32"]], [r["seconds"] for r in by["bfloat16"]]
+            ),
+        }
+    return results
+
+
 def plot(results, path):
     """Rows/s against the vocabulary: the whole fit, and the training loop alone."""
     import matplotlib
@@ -234,14 +381,17 @@ def plot(results, path):
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     lines = [
         ("classifier", "o", "DeepFMClassifier"),
+        ("classifier_float32", "v", "DeepFMClassifier, float32"),
         ("bare", "s", "bare loop"),
+        ("bare_autograd", "x", "hand-written loop"),
+        ("bare_compiled", "D", "hand-written loop, compiled"),
         ("bare_sparse_adam", "^", "bare loop, SparseAdam"),
     ]
     for axis, key, title in [
         (axes[0], "rows_per_s", "fit, end to end"),
         (axes[1], "loop_rows_per_s", "fit, training loop only"),
     ]:
-        for mode, style in [("sparse", "-"), ("dense", "--")]:
+        for mode, style in [("sparse", "-"), ("sparse_defaults", ":"), ("dense", "--")]:
             by_vocab = {int(v): r for v, r in results["train"][mode]["by_vocab"].items()}
             vocab = sorted(by_vocab)
             for name, marker, label in lines:
@@ -251,12 +401,12 @@ def plot(results, path):
                         [by_vocab[v][f"{name}_{key}"] for v in vocab],
                         style,
                         marker=marker,
-                        label=f"{label} ({mode} embeddings)",
+                        label=f"{label} ({mode})",
                     )
         axis.set(title=title, xscale="log", xlabel="vocabulary (embedding rows)", ylabel="rows/s")
         axis.set_ylim(bottom=0)
         axis.grid(alpha=0.3)
-        axis.legend(fontsize=7)
+        axis.legend(fontsize=6)
     machine = results["machine"]
     fig.suptitle(
         f"DeepFMClassifier against a bare PyTorch loop: {machine['cpu']}, "
@@ -267,25 +417,38 @@ def plot(results, path):
     plt.close(fig)
 
 
-def summary(train, frappe):
+def summary(train, frappe, precision=None):
     """The figures of the README, one (label, value, target) per line."""
     lines = []
-    if train:
-        for mode, target in [("sparse", ">= 0.9"), ("dense", "")]:
-            for vocab, r in train[mode]["by_vocab"].items():
-                label = f"fit rows/s vs bare loop, {mode} embeddings, vocab {vocab:,}"
-                lines.append((label, r["ratio"], target))
-        for vocab, r in train["sparse"]["by_vocab"].items():
-            label = f"bare loop time SparseAdam / CatchUpAdam, vocab {vocab:,}"
-            lines.append((label, r["loop_ratio_sparse_adam"], ""))
-        for mode, target in [("sparse", "<= 1.3"), ("dense", "")]:
-            small, large = train[mode]["vocab_pair"]
-            growth = train[mode]["step_time_growth"]
-            label = f"step time, vocab {large:,} / {small:,}, {mode} embeddings"
-            lines.append((label, growth["classifier"], target))
-            if mode == "sparse":
-                label = f"step time, vocab {large:,} / {small:,}, bare loop with SparseAdam"
-                lines.append((label, growth["bare_sparse_adam"], ""))
+    for name, r in (precision or {}).items():
+        auc = f"{r['auc_mean_bfloat16']:.4f} - {r['auc_mean_float32']:.4f}"
+        lines.append((f"{name}: AUC bfloat16 - float32 (mean of seeds)", auc, "within 0.001"))
+        lines.append((f"{name}: fit time float32 / bfloat16", r["fit_speedup"], ""))
+    for mode in ("sparse", "sparse_defaults", "dense") if train else ():
+        part = train[mode]
+        for vocab, r in part["by_vocab"].items():
+            where = f"{mode}, vocab {int(vocab):,}"
+            lines.append((f"loop rows/s vs bare loop of the module, {where}", r["loop_ratio"], ""))
+            if "loop_ratio_vs_autograd" in r:
+                label = f"loop rows/s vs hand-written eager loop, {where}"
+                lines.append((label, r["loop_ratio_vs_autograd"], ">= 1.5"))
+            if "loop_ratio_vs_compiled" in r:
+                label = f"loop rows/s vs compiled bare loop, {where}"
+                lines.append((label, r["loop_ratio_vs_compiled"], ""))
+                label = f"compiled loop vs hand-written eager loop, {where}"
+                lines.append((label, r["loop_ratio_compiled_vs_autograd"], ""))
+            if "classifier_share_of_float32_limit" in r:
+                share = (
+                    f"{r['classifier_share_of_float32_limit']:.2f} / "
+                    f"{r['classifier_share_of_bfloat16_limit']:.2f}"
+                )
+                lines.append((f"share of the float32 / bfloat16 matmul limit, {where}", share, ""))
+        small, large = part["vocab_pair"]
+        label = f"step time, vocab {large:,} / {small:,}, {mode}"
+        lines.append((label, part["step_time_growth"]["classifier"], "<= 1.15"))
+    for rows, r in (train or {}).get("whole_fit", {}).items():
+        label = f"whole fit {int(rows):,} rows: float32 / default time"
+        lines.append((label, r["speedup"], ">= 1 (no worse)"))
     for arm in FRAPPE_ARMS if frappe else ():
         if arm in frappe:
             r = frappe[arm]
@@ -298,11 +461,19 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=["train"], help="(train)")
     parser.add_argument("--rows", type=int, help="rows of the sparse fits (200,000)")
-    parser.add_argument("--vocab", type=int, nargs="+", help="vocabulary sizes (100k 1M 5M)")
+    parser.add_argument("--vocab", type=int, nargs="+", help="vocabulary sizes (100k 5M)")
     parser.add_argument("--epochs", type=int, default=1, help="epochs per timed fit")
     parser.add_argument("--repeats", type=int, help="interleaved rounds per comparison (3)")
     parser.add_argument("--dense-rows", type=int, help="rows of the dense Adam fits (40,960)")
     parser.add_argument("--dense-vocab", type=int, nargs="+", help="vocabularies for dense Adam")
+    parser.add_argument(
+        "--compiled",
+        action=argparse.BooleanOptionalAction,
+        help="time the compiled bare loop too (on, off with --quick)",
+    )
+    parser.add_argument(
+        "--whole-rows", type=int, nargs="+", help="rows of the whole-fit timings (100k 2M)"
+    )
     parser.add_argument("--frappe", type=Path, default=FRAPPE, help="frappe.train.libfm")
     parser.add_argument("--frappe-seeds", type=int, help="model seeds per optimizer (3)")
     parser.add_argument("--frappe-epochs", type=int, default=20, help="max epochs on Frappe")
@@ -313,14 +484,34 @@ def parse_args(argv):
         default=list(FRAPPE_ARMS),
         help="embedding optimizers compared on Frappe",
     )
+    parser.add_argument("--precision-seeds", type=int, help="seeds per precision (3)")
+    parser.add_argument(
+        "--precision-data",
+        nargs="+",
+        choices=PRECISION_DATA,
+        default=list(PRECISION_DATA),
+        help="real data sets of the precision section",
+    )
     add_run_arguments(parser, "training")
-    full = dict(rows=200_000, vocab=[100_000, 1_000_000, 5_000_000], repeats=3, dense_rows=40_960)
-    quick = dict(rows=8192, vocab=[2_000, 50_000], repeats=2, dense_rows=8192)
+    full = dict(
+        rows=200_000,
+        vocab=[100_000, 5_000_000],
+        repeats=3,
+        dense_rows=40_960,
+        compiled=True,
+        whole_rows=[100_000, 2_000_000],
+    )
+    quick = dict(
+        rows=8192, vocab=[2_000, 50_000], repeats=2, dense_rows=8192, compiled=False,
+        whole_rows=[4096],
+    )  # fmt: skip
     args = parse_sized(parser, argv, full, quick)
     if args.dense_vocab is None:
         args.dense_vocab = [args.vocab[0], args.vocab[-1]]
     if args.frappe_seeds is None:
         args.frappe_seeds = 1 if args.quick else 3
+    if args.precision_seeds is None:
+        args.precision_seeds = 1 if args.quick else 3
     if args.quick:
         args.frappe_epochs = min(args.frappe_epochs, 2)
     return args
@@ -332,6 +523,7 @@ def main(argv=None):
     sections = {
         "train": (partial(bench_train, args, network), ""),
         "frappe": (partial(bench_frappe, args, network), "_frappe"),
+        "precision": (partial(bench_precision, args), "_precision"),
     }
 
     def plot_train(name, results, path):
@@ -339,9 +531,14 @@ def main(argv=None):
             plot(results, path.with_suffix(".png"))
 
     header = {"machine": machine(), "network": network, "training": TRAINING}
-    written = run_sections(args, sections, header, {"frappe": args.frappe}, plot_train)
+    data = {"frappe": args.frappe, "precision": DATA / "criteo_110k"}
+    written = run_sections(args, sections, header, data, plot_train)
     print_summary(
-        summary(written.get("train", {}).get("train"), written.get("frappe", {}).get("frappe"))
+        summary(
+            written.get("train", {}).get("train"),
+            written.get("frappe", {}).get("frappe"),
+            written.get("precision", {}).get("precision"),
+        )
     )
     return written
 

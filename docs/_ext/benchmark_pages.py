@@ -388,28 +388,51 @@ def _training(plot_path):
     if document is not None:
         network = document.get("network", {})
         parts.append(
-            f"\n``training.json``: ``fit`` rows per second of ``DeepFMClassifier`` against "
-            f"a bare PyTorch loop on the same generated Criteo-shaped codes (embedding "
+            f"\n``training.json``: training-loop rows per second of ``DeepFMClassifier`` (its "
+            "defaults, and ``precision='float32'``) against bare PyTorch loops: of the "
+            "library's module, written by hand (autograd's FM gradient, a ``rand_like`` "
+            "dropout mask, float32), and that loop compiled; on the same generated "
+            f"Criteo-shaped codes (pinned network: embedding "
             f"{network.get('embedding_dim')}, MLP {network.get('hidden_layer_sizes')}, batch "
             f"{document.get('training', {}).get('batch_size')}, "
-            f"{document.get('machine', {}).get('torch_threads')} torch threads). "
-            f"{document.get('source', '')}.\n\n"
+            f"{document.get('machine', {}).get('torch_threads')} torch threads; the "
+            "``sparse_defaults`` rows: the estimator's default network at batch 1024). "
+            + (f"{document['source']}." if "source" in document else "")
+            + "\n\n"
         )
         body = []
         for mode, part in document["train"].items():
+            if "by_vocab" not in part:  # the FLOP rates and whole fits, below
+                continue
             for vocab, values in part["by_vocab"].items():
                 body.append(
                     [
                         mode,
+                        str(tuple((part.get("network") or network)["hidden_layer_sizes"])),
                         _int(vocab),
                         _int(part.get("rows")),
-                        _int(values["classifier_rows_per_s"]),
-                        _int(values["bare_rows_per_s"]),
-                        _num(values["ratio"], 3),
+                        _int(values["classifier_loop_rows_per_s"]),
+                        _int(values.get("classifier_float32_loop_rows_per_s")),
+                        _int(values["bare_loop_rows_per_s"]),
+                        _int(values.get("bare_autograd_loop_rows_per_s")),
+                        _int(values.get("bare_compiled_loop_rows_per_s")),
+                        _num(values.get("loop_ratio_vs_autograd", values["loop_ratio"]), 3),
                     ]
                 )
-        header = ["embeddings", "vocabulary", "rows", "classifier rows/s", "bare rows/s", "ratio"]
+        header = [
+            "updates",
+            "MLP",
+            "vocabulary",
+            "rows",
+            "classifier rows/s",
+            "float32",
+            "bare loop",
+            "hand-written",
+            "compiled",
+            "classifier / hand-written",
+        ]
         parts.append(_table(header, body))
+        parts.append(_training_extras(document["train"]))
         _training_plot(document, plot_path)
         parts.append(
             f"\n.. image:: /_generated/{plot_path.name}\n"
@@ -438,6 +461,56 @@ def _training(plot_path):
     return "".join(parts)
 
 
+def _training_extras(train):
+    """Return the text of the measured matmul rates, the whole fits and the precisions."""
+    parts = []
+    flops = train.get("matmul_flops")
+    if flops:
+        parts.append(
+            "\nMeasured matrix-product rate of these cores: "
+            + ", ".join(f"{name} {value / 1e9:.0f} GFLOP/s" for name, value in flops.items())
+            + ". Share of the float32 / bfloat16 rate reached by the classifier's loop: "
+            + "; ".join(
+                f"{mode} {_int(vocab)}: {_num(v['classifier_share_of_float32_limit'], 2)} / "
+                f"{_num(v['classifier_share_of_bfloat16_limit'], 2)}"
+                for mode, part in train.items()
+                if "by_vocab" in part
+                for vocab, v in part["by_vocab"].items()
+                if "classifier_share_of_float32_limit" in v
+            )
+            + ".\n"
+        )
+    whole = train.get("whole_fit")
+    if whole:
+        body = [
+            [_int(rows), _num(r["seconds_default"], 1), _num(r["seconds_float32"], 1)]
+            for rows, r in whole.items()
+        ]
+        parts.append("\nWhole fits (one epoch, default network), seconds:\n\n")
+        parts.append(_table(["rows", "default", "float32"], body))
+    precision = _load("training_precision.json")
+    if precision is not None:
+        body = [
+            [
+                name,
+                f"{r['auc_mean_float32']:.4f}",
+                f"{r['auc_mean_bfloat16']:.4f}",
+                f"{r['log_loss_mean_float32']:.4f}",
+                f"{r['log_loss_mean_bfloat16']:.4f}",
+                _num(r["fit_speedup"], 2),
+            ]
+            for name, r in precision["precision"].items()
+        ]
+        parts.append(
+            "\n``training_precision.json``: the default pipeline on real data, "
+            "``precision`` float32 against bfloat16, mean of the seeds:\n\n"
+        )
+        header = ["data", "AUC float32", "AUC bfloat16", "log loss float32",
+                  "log loss bfloat16", "fit time ratio"]  # fmt: skip
+        parts.append(_table(header, body))
+    return "".join(parts)
+
+
 def _training_plot(document, path):
     import matplotlib
 
@@ -445,7 +518,7 @@ def _training_plot(document, path):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 3.4))
-    for mode, marker in (("sparse", "o"), ("dense", "s")):
+    for mode, marker in (("sparse", "o"), ("sparse_defaults", "^"), ("dense", "s")):
         part = document["train"].get(mode)
         if not part:
             continue
@@ -710,6 +783,7 @@ def _unknown(files):
         "movielens.json",
         "training.json",
         "training_frappe.json",
+        "training_precision.json",
         "prediction.json",
         "prediction_criteo.json",
         "encoder.json",
