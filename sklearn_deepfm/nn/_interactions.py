@@ -40,8 +40,8 @@ class _FMInteraction(torch.autograd.Function):
     """``fm_interaction`` with its gradient written out: ``d/de_f = sum_g e_g - e_f``.
 
     The forward pass keeps only the (batch, k) sum; the backward pass writes the
-    gradient, ``grad * (sum - e_f)``, into one new tensor. On the estimator's default
-    network this took a quarter off a training step (``benchmarks/training.py``).
+    gradient, ``grad * (sum - e_f)``, into one new tensor: a fifth to a quarter of the
+    default network's training step (``benchmarks/README.md``, "Training speed").
     """
 
     @staticmethod
