@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from .._slots import PADDING_CODE
+from ._memory import empty_table
 
 
 def field_starts(cardinalities):
@@ -96,8 +97,11 @@ class FieldEmbedding(nn.Module):
             raise ValueError("widths and multi_valued need one entry per field, widths >= 1.")
         offsets = field_starts(cardinalities).repeat_interleave(widths)  # one per column
         self.register_buffer("offsets", offsets)
-        self.embedding = nn.Embedding(int(cardinalities.sum()), embedding_dim, sparse=sparse)
-        nn.init.normal_(self.embedding.weight, std=init_std)
+        # in memory that a large table asks to have on huge pages; the first draw is
+        # nn.Embedding's own, kept so that a seed gives the tables it gave before
+        weight = empty_table(int(cardinalities.sum()), embedding_dim).normal_()
+        nn.init.normal_(weight, std=init_std)
+        self.embedding = nn.Embedding(*weight.shape, sparse=sparse, _weight=weight)
         self.init_std = init_std  # how rows added later start (see ``grow_tables``)
         self.pooling = pooling
         if multi_valued.any() or (widths > 1).any():

@@ -26,6 +26,8 @@ import math
 import torch
 from torch.optim import Optimizer
 
+from ._memory import zeros_like_table
+
 # Stop adding to a tail entry once the momentum left is below this fraction.
 _TAIL_TOLERANCE = 1e-12
 # Rows brought up to date at once by ``flush``, to bound its temporary memory.
@@ -120,8 +122,8 @@ class CatchUpAdam(Optimizer):
             if 0 < ratio < 1:
                 window = min(window, math.ceil(math.log(_TAIL_TOLERANCE) / math.log(ratio)))
             state["step"] = 0
-            state["exp_avg"] = torch.zeros_like(param, memory_format=torch.preserve_format)
-            state["exp_avg_sq"] = torch.zeros_like(param, memory_format=torch.preserve_format)
+            state["exp_avg"] = zeros_like_table(param)  # large ones on huge pages
+            state["exp_avg_sq"] = zeros_like_table(param)
             state["last_step"] = torch.zeros(len(param), dtype=torch.int32, device=param.device)
             state["tail"] = torch.zeros(1024, dtype=torch.float64, device=param.device)
             # ratio ** (window ... 1): the weights of step t in tail[t - window .. t - 1]

@@ -138,10 +138,12 @@ def test_a_fit_that_keeps_its_linear_start_resumes_to_the_same_model(tmp_path, m
 
 def test_a_fit_stopped_while_refitting_resumes_to_the_same_model(data, tmp_path, monkeypatch):
     X, y = data
-    # from zeros: on these rows the linear start wins, and a refit of it trains no epoch
-    params = {**PARAMS, "linear_start_C": None}
+    # from zeros: on these rows the linear start wins, and a refit of it trains no epoch;
+    # 20 epochs at most, so that early stopping, not max_epochs, ends the first network
+    params = {**PARAMS, "linear_start_C": None, "max_epochs": 20}
     uninterrupted = DeepFMClassifier(**params, refit=True).fit(X, y)
     early_stopped_epochs = len(uninterrupted.early_stopping_history_)
+    assert early_stopped_epochs < params["max_epochs"]
     steps_per_epoch = -(-1800 // PARAMS["batch_size"])
     with monkeypatch.context() as patch:
         crash_at_step(patch, early_stopped_epochs * steps_per_epoch + 3)

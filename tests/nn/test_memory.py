@@ -1,0 +1,60 @@
+"""Large tables ask Linux for huge pages (MADV_HUGEPAGE): the mapping holding them says so."""
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from sklearn_deepfm.nn import CatchUpAdam, FieldEmbedding
+from sklearn_deepfm.nn._memory import HUGE_PAGE_MIN_BYTES, advise_huge_pages, empty_table
+
+THP = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux") or not THP.exists() or "[never]" in THP.read_text(),
+    reason="transparent huge pages: Linux only, and not when the kernel's setting is never",
+)
+
+
+def advised(tensor):
+    """Whether the memory mapping at the middle of ``tensor`` carries MADV_HUGEPAGE ("hg").
+
+    The advice covers the tensor's whole pages, so the partial first one keeps the
+    flags it had: the middle is inside.
+    """
+    address = tensor.data_ptr() + tensor.numel() * tensor.element_size() // 2
+    mapping = None
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        head = line.split()[0]
+        if "-" in head and ":" not in head:  # a mapping's first line: its address range
+            low, high = (int(part, 16) for part in head.split("-"))
+            mapping = low <= address < high
+        elif mapping and line.startswith("VmFlags:"):
+            return "hg" in line.split()[1:]
+    raise AssertionError("no mapping holds the tensor")
+
+
+def test_a_large_table_is_advised_and_a_small_one_is_not():
+    rows = HUGE_PAGE_MIN_BYTES // (4 * 8) + 1
+    large = empty_table(rows, 8)
+    assert advised(large)
+    assert not advised(empty_table(1_000, 8))
+
+
+def test_advice_keeps_the_values():
+    table = torch.arange(3 * (1 << 20), dtype=torch.float32).reshape(-1, 4)
+    assert advise_huge_pages(table)
+    assert torch.equal(table, torch.arange(3 * (1 << 20), dtype=torch.float32).reshape(-1, 4))
+
+
+def test_embedding_tables_and_their_moments_are_advised():
+    cardinality = HUGE_PAGE_MIN_BYTES // (4 * 16) + 1
+    embedding = FieldEmbedding([cardinality], 16, sparse=True)
+    weight = embedding.embedding.weight
+    assert advised(weight)
+    assert weight.std().item() == pytest.approx(0.01, rel=0.01)  # initialised as before
+    optimizer = CatchUpAdam([weight])
+    embedding(torch.tensor([[0], [5]])).sum().backward()
+    optimizer.step()
+    assert advised(optimizer.state[weight]["exp_avg"])
+    assert advised(optimizer.state[weight]["exp_avg_sq"])
