@@ -15,9 +15,9 @@
     ``quality.py``), ``precision="float32"`` against "bfloat16", seed by seed, the two
     arms alternating in order: held-out AUC and log loss, and the whole fit's time.
 
-Run ``python benchmarks/training.py`` (about 3 minutes on 2 cores) or ``--quick`` for a
+Run ``python benchmarks/training.py`` (about 12 minutes on 2 cores) or ``--quick`` for a
 smoke run. Results: ``results/training.json`` and ``training.png`` (rows/s against the
-vocabulary), ``results/training_frappe.json``.
+vocabulary), ``results/training_frappe.json``, ``results/training_precision.json``.
 """
 
 import argparse
