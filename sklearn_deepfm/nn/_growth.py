@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 from ._embedding import FieldEmbedding, field_starts
+from ._memory import empty_rows_like
 
 # Optimizer state kept per table row: the moments of torch's Adam, SparseAdam and
 # CatchUpAdam. A new row has no gradient yet, so its moments start at zero.
@@ -129,7 +130,7 @@ def _grow_table(table, cardinalities, generator):
     weight = table.embedding.weight
     fresh = _new_rows(int(added.sum()), weight.shape[1], table.init_std, weight.dtype, generator)
     with torch.no_grad():
-        data = weight.new_empty((len(added), weight.shape[1]))
+        data = empty_rows_like(weight, len(added))
         data[positions.to(weight.device)] = weight
         data[added.to(weight.device)] = fresh.to(weight.device)
     weight.data = data  # the same Parameter object: optimizers keep holding it
@@ -148,6 +149,6 @@ def _new_rows(n_rows, width, init_std, dtype, generator):
 
 def _spread(value, rows, n_rows, fill):
     """Return ``value`` (one entry per old row) at ``rows`` of ``n_rows``, ``fill`` elsewhere."""
-    grown = value.new_full((n_rows, *value.shape[1:]), fill)
+    grown = empty_rows_like(value, n_rows).fill_(fill)
     grown[rows.to(value.device)] = value
     return grown

@@ -33,9 +33,18 @@ def empty_table(n_rows: int, width: int, dtype: torch.dtype = torch.float32) -> 
 
 def zeros_like_table(tensor: torch.Tensor) -> torch.Tensor:
     """Return ``torch.zeros_like(tensor)``, a CPU one of a large table on huge pages."""
+    return empty_rows_like(tensor, len(tensor)).zero_()
+
+
+def empty_rows_like(tensor: torch.Tensor, n_rows: int) -> torch.Tensor:
+    """Return an uninitialised ``(n_rows, *tensor.shape[1:])`` tensor like ``tensor``.
+
+    A table (two dimensions, on the CPU) of ``HUGE_PAGE_MIN_BYTES`` or more is on huge
+    pages (``empty_table``): a grown table, or the grown moments of one.
+    """
     if tensor.device.type != "cpu" or tensor.dim() != 2:
-        return torch.zeros_like(tensor, memory_format=torch.preserve_format)
-    return empty_table(*tensor.shape, dtype=tensor.dtype).zero_()
+        return tensor.new_empty((n_rows, *tensor.shape[1:]))
+    return empty_table(n_rows, tensor.shape[1], dtype=tensor.dtype)
 
 
 def advise_huge_pages(tensor: torch.Tensor) -> bool:

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from sklearn_deepfm.nn import CatchUpAdam, FieldEmbedding
+from sklearn_deepfm.nn import CatchUpAdam, FieldEmbedding, grow_optimizer_state, grow_tables
 from sklearn_deepfm.nn._memory import HUGE_PAGE_MIN_BYTES, advise_huge_pages, empty_table
 
 THP = Path("/sys/kernel/mm/transparent_hugepage/enabled")
@@ -56,5 +56,21 @@ def test_embedding_tables_and_their_moments_are_advised():
     optimizer = CatchUpAdam([weight])
     embedding(torch.tensor([[0], [5]])).sum().backward()
     optimizer.step()
+    assert advised(optimizer.state[weight]["exp_avg"])
+    assert advised(optimizer.state[weight]["exp_avg_sq"])
+
+
+def test_grown_tables_and_their_moments_stay_advised():
+    cardinality = HUGE_PAGE_MIN_BYTES // (4 * 16) + 1
+    embedding = FieldEmbedding([cardinality], 16, sparse=True)
+    weight = embedding.embedding.weight
+    optimizer = CatchUpAdam([weight])
+    embedding(torch.tensor([[0], [5]])).sum().backward()
+    optimizer.step()
+    before = weight.detach()[:10].clone()
+    positions = grow_tables(embedding, [cardinality + 100])
+    grow_optimizer_state(optimizer, positions)
+    assert len(weight) == cardinality + 100 and torch.equal(weight.detach()[:10], before)
+    assert advised(weight)
     assert advised(optimizer.state[weight]["exp_avg"])
     assert advised(optimizer.state[weight]["exp_avg_sq"])
