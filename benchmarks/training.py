@@ -288,23 +288,12 @@ def bench_frappe(args, network, log):
                 sparse_embeddings=arm == "sparse",
                 random_state=seed,
             )
-            model = make_pipeline(FieldEncoder(categorical_features=list(X.columns)), clf)
-            start = time.perf_counter()
-            model.fit(X_train, y_train)
-            seconds = time.perf_counter() - start
-            proba = model.predict_proba(X_test)[:, 1]
-            run = {
-                "seed": seed,
-                "arm": arm,
-                "auc": float(roc_auc_score(y_test, proba)),
-                "log_loss": float(log_loss(y_test, proba)),
-                "epochs": int(clf.n_iter_),
-                "seconds": seconds,
-            }
+            run = {"seed": seed, "arm": arm}
+            run |= fit_and_score(clf, list(X.columns), X_train, y_train, X_test, y_test)
             results["runs"].append(run)
             log(
                 f"  frappe seed={seed} {arm}: AUC {run['auc']:.4f}, "
-                f"log loss {run['log_loss']:.4f}, {run['epochs']} epochs, {seconds:.0f}s"
+                f"log loss {run['log_loss']:.4f}, {run['epochs']} epochs, {run['seconds']:.0f}s"
             )
     for arm in args.frappe_arms:
         runs = [r for r in results["runs"] if r["arm"] == arm]
@@ -334,23 +323,12 @@ def bench_precision(args, log):
                 clf = DeepFMClassifier(random_state=seed, precision=precision)
                 if args.quick:
                     clf.set_params(max_epochs=2)
-                model = make_pipeline(FieldEncoder(categorical_features=categorical), clf)
-                start = time.perf_counter()
-                model.fit(X_train, y_train)
-                seconds = time.perf_counter() - start
-                proba = model.predict_proba(X_test)[:, 1]
-                run = {
-                    "seed": seed,
-                    "precision": precision,
-                    "auc": float(roc_auc_score(y_test, proba)),
-                    "log_loss": float(log_loss(y_test, proba)),
-                    "epochs": int(clf.n_iter_),
-                    "seconds": seconds,
-                }
+                run = {"seed": seed, "precision": precision}
+                run |= fit_and_score(clf, categorical, X_train, y_train, X_test, y_test)
                 runs.append(run)
                 log(
                     f"  {name} seed={seed} {precision}: AUC {run['auc']:.4f}, log loss "
-                    f"{run['log_loss']:.4f}, {run['epochs']} epochs, {seconds:.1f}s"
+                    f"{run['log_loss']:.4f}, {run['epochs']} epochs, {run['seconds']:.1f}s"
                 )
         by = {p: [r for r in runs if r["precision"] == p] for p in PRECISIONS}
         results[name] = {
@@ -369,6 +347,21 @@ def bench_precision(args, log):
             ),
         }
     return results
+
+
+def fit_and_score(clf, categorical, X_train, y_train, X_test, y_test):
+    """Fit ``FieldEncoder`` + ``clf`` on the training rows; its test AUC, log loss, epochs, time."""
+    model = make_pipeline(FieldEncoder(categorical_features=categorical), clf)
+    start = time.perf_counter()
+    model.fit(X_train, y_train)
+    seconds = time.perf_counter() - start
+    proba = model.predict_proba(X_test)[:, 1]
+    return {
+        "auc": float(roc_auc_score(y_test, proba)),
+        "log_loss": float(log_loss(y_test, proba)),
+        "epochs": int(clf.n_iter_),
+        "seconds": seconds,
+    }
 
 
 def plot(results, path):
