@@ -128,12 +128,10 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         Torch threads for fit and predict; None leaves torch's setting, except
         inside a Dask worker, where it takes the worker's thread count.
     precision : {"auto", "float32", "bfloat16"}, default="auto"
-        Precision of the deep part's matrix products in training. "bfloat16"
-        is mixed precision: the weights, the FM part and the output stay
-        float32, and evaluation and prediction run in float32. "auto" takes
-        "bfloat16" on a CPU with native bfloat16 arithmetic (AVX512-BF16 or AMX),
-        where it trains faster at the same held-out AUC, and "float32"
-        elsewhere; the choice is ``precision_``, so results depend on the CPU.
+        Precision of the deep part's matrix products in training. "auto" takes
+        "bfloat16" (mixed: weights and predictions stay float32) on a CPU with
+        native bfloat16 arithmetic, else "float32"; the choice is ``precision_``
+        (see ``DeepFMClassifier``).
 
     Attributes
     ----------
