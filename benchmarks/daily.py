@@ -19,7 +19,8 @@ are one), ``movielens_100k`` with the ratings ordered by the movie's release dat
 new movies arrive day after day (rating >= 4 is a click).
 
 Run ``python benchmarks/daily.py --threads 1`` (all three sets, about 15 minutes on 2
-cores), ``--data criteo_110k`` for one, or ``--quick`` for a smoke run. Results:
+cores), ``--data criteo_110k`` for one, or ``--quick`` for a smoke run (4,000 rows, at
+most 3 epochs a fit). Results:
 ``results/daily_<data>.json`` and ``.md``.
 """
 
@@ -38,8 +39,9 @@ from sklearn_deepfm import DeepFMClassifier, FieldEncoder
 from sklearn_deepfm.datasets import CRITEO_CAT_COLUMNS, load_criteo, load_movielens_100k
 
 DAYS = 8
-FULL = dict(rows=None, seeds=1)
-QUICK = dict(rows=4_000, seeds=1)
+FULL = dict(rows=None, seeds=1, max_epochs=None)
+# a smoke run: few epochs, since a day of 500 rows trains for dozens at the defaults
+QUICK = dict(rows=4_000, seeds=1, max_epochs=3)
 
 
 def criteo_110k():
@@ -71,8 +73,10 @@ def movielens_100k():
 DATASETS = {"criteo_110k": criteo_110k, "avazu_9k": avazu_9k, "movielens_100k": movielens_100k}
 
 
-def pipeline(encoder, seed):
-    return make_pipeline(FieldEncoder(**encoder), DeepFMClassifier(random_state=seed))
+def pipeline(encoder, seed, max_epochs=None):
+    """The default pipeline; ``max_epochs``, when given, replaces the classifier's default."""
+    epochs = {} if max_epochs is None else {"max_epochs": max_epochs}
+    return make_pipeline(FieldEncoder(**encoder), DeepFMClassifier(random_state=seed, **epochs))
 
 
 def timed_fit(model, X, y):
@@ -86,11 +90,11 @@ def scores(model, X, y):
     return {"auc": roc_auc_score(y, proba), "log_loss": log_loss(y, proba)}
 
 
-def replay(X, y, encoder, seed, log):
+def replay(X, y, encoder, seed, log, max_epochs=None):
     """Each day's scores and fit seconds of the three arms, for one seed."""
     bounds = np.linspace(0, len(y), DAYS + 1).astype(int)
     day = [slice(bounds[d], bounds[d + 1]) for d in range(DAYS)]  # day[0] is day 1
-    frozen = pipeline(encoder, seed)
+    frozen = pipeline(encoder, seed, max_epochs)
     first_seconds = timed_fit(frozen, X.iloc[day[0]], y[day[0]])
     # the updated arms start from copies of the same day-1 fit, not from fits of their own
     updated = copy.deepcopy(frozen)
@@ -100,7 +104,7 @@ def replay(X, y, encoder, seed, log):
     for d in range(1, DAYS - 1):  # d + 1 is the day number trained last; day[d + 1] scores
         test = X.iloc[day[d + 1]], y[day[d + 1]]
         seen = slice(0, bounds[d + 1])
-        scratch = pipeline(encoder, seed)
+        scratch = pipeline(encoder, seed, max_epochs)
         scratch_seconds = timed_fit(scratch, X.iloc[seen], y[seen])
         updated_seconds = timed_fit(updated, X.iloc[day[d]], y[day[d]])
         start = time.perf_counter()
@@ -201,6 +205,7 @@ def main(argv=None):
     parser.add_argument("--data", choices=list(DATASETS), action="append", help="data set(s)")
     parser.add_argument("--rows", type=int, help="the first rows only (default: all)")
     parser.add_argument("--seeds", type=int, help="seeds 0..N-1 (default 1)")
+    parser.add_argument("--max-epochs", type=int, help="the classifier's (default: its own)")
     add_run_arguments(parser, "daily")
     args = parse_sized(parser, argv, FULL, QUICK)
     if args.threads or args.quick:
@@ -214,13 +219,14 @@ def main(argv=None):
         if args.rows:
             X, y = X.iloc[: args.rows], y[: args.rows]
         print(f"{name}: {len(y):,} rows", flush=True)
-        runs = [replay(X, y, encoder, seed, print) for seed in range(args.seeds)]
+        runs = [replay(X, y, encoder, seed, print, args.max_epochs) for seed in range(args.seeds)]
         results = {
             "machine": machine(),
             "data": name,
             "rows": len(y),
             "order": order,
             "seeds": args.seeds,
+            "max_epochs": args.max_epochs,
             "quick": args.quick,
             "runs": runs,
             "summary": summary(runs),

@@ -292,25 +292,38 @@ np.save(out, np.concatenate([clf.predict_proba(X)[:, 1], losses]))
 """
 
 
-def run_child(mode, directory, out):
+def start_child(mode, directory, out):
     script = CHILD.format(params=PARAMS, kill_step=2 * 15 + 4)
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
-    return subprocess.run(
+    return subprocess.Popen(
         [sys.executable, "-c", script, mode, str(directory), str(out)],
         env=env,
-        capture_output=True,
-        timeout=120,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         cwd=ROOT,
     )
 
 
+def finish(child):
+    """Wait for ``child``; return its exit code and the end of its error output."""
+    try:
+        _, stderr = child.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        raise
+    return child.returncode, stderr.decode()[-2000:]
+
+
 def test_a_fit_killed_in_its_third_epoch_resumes_bit_identically(tmp_path):
-    killed = run_child("kill", tmp_path / "ckpt", tmp_path / "never.npy")
-    assert killed.returncode == -9, killed.stderr.decode()[-2000:]
+    # one thread each: the uninterrupted fit runs beside the killed one
+    plain = start_child("plain", tmp_path / "unused", tmp_path / "plain.npy")
+    code, stderr = finish(start_child("kill", tmp_path / "ckpt", tmp_path / "never.npy"))
+    assert code == -9, stderr
     assert saved(tmp_path / "ckpt")["fit_epochs"] == 2
-    resumed = run_child("resume", tmp_path / "ckpt", tmp_path / "resumed.npy")
-    plain = run_child("plain", tmp_path / "unused", tmp_path / "plain.npy")
-    assert resumed.returncode == 0 and plain.returncode == 0, resumed.stderr.decode()[-2000:]
+    resumed = start_child("resume", tmp_path / "ckpt", tmp_path / "resumed.npy")
+    for child in (resumed, plain):
+        code, stderr = finish(child)
+        assert code == 0, stderr
     np.testing.assert_array_equal(
         np.load(tmp_path / "resumed.npy"), np.load(tmp_path / "plain.npy")
     )
