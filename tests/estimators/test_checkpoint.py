@@ -317,13 +317,16 @@ def finish(child):
 def test_a_fit_killed_in_its_third_epoch_resumes_bit_identically(tmp_path):
     # one thread each: the uninterrupted fit runs beside the killed one
     plain = start_child("plain", tmp_path / "unused", tmp_path / "plain.npy")
-    code, stderr = finish(start_child("kill", tmp_path / "ckpt", tmp_path / "never.npy"))
-    assert code == -9, stderr
-    assert saved(tmp_path / "ckpt")["fit_epochs"] == 2
-    resumed = start_child("resume", tmp_path / "ckpt", tmp_path / "resumed.npy")
-    for child in (resumed, plain):
-        code, stderr = finish(child)
-        assert code == 0, stderr
+    try:
+        code, stderr = finish(start_child("kill", tmp_path / "ckpt", tmp_path / "never.npy"))
+        assert code == -9, stderr
+        assert saved(tmp_path / "ckpt")["fit_epochs"] == 2
+        resumed = start_child("resume", tmp_path / "ckpt", tmp_path / "resumed.npy")
+        for child in (resumed, plain):
+            code, stderr = finish(child)
+            assert code == 0, stderr
+    finally:
+        plain.kill()  # a no-op once it has ended; else a failed check leaves it running
     np.testing.assert_array_equal(
         np.load(tmp_path / "resumed.npy"), np.load(tmp_path / "plain.npy")
     )
