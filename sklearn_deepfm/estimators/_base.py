@@ -8,6 +8,7 @@ callbacks of ``_callbacks``, and refitted on all rows. What one fit
 knows while it runs is a ``_FitRun``; what it learns stays as fitted attributes.
 """
 
+import contextlib
 import copy
 import os
 from abc import ABCMeta, abstractmethod
@@ -151,6 +152,13 @@ class BaseDeepFM(FittedStateMixin, GrowingFieldsMixin, BaseEstimator, metaclass=
         """Return the score early stopping watches (``_monitor``'s key) of ``net`` on ``valid``."""
         raise NotImplementedError
 
+    def _linear_update(self, net, train, run):
+        """Return the context the epochs of this fit run in (the classifier's ``linear_update``)."""
+        return contextlib.nullcontext()
+
+    def _start_linear_update(self, trained, run):
+        """After a first fit, ``trained`` the rows its kept network learned from: a hook."""
+
     @abstractmethod
     def _after_training(self, valid, stopped=None, train=None):
         """Fit what the output needs once the network is trained (the classifier's calibration).
@@ -192,11 +200,14 @@ class BaseDeepFM(FittedStateMixin, GrowingFieldsMixin, BaseEstimator, metaclass=
                     "batch_norm=False."
                 )
             self.net_ = net
-            self._train(net, train, epochs or self.max_epochs - done, run)
+            with self._linear_update(net, train, run):
+                self._train(net, train, epochs or self.max_epochs - done, run)
             stopped = None
             if first and whole is not None and refit_on(self.refit, len(whole)):
                 stopped = self._refit(whole, run)
             self._after_training(valid, stopped, train)
+            if first:
+                self._start_linear_update(train if stopped is None else whole, run)
             self.early_stopping_history_ = None
             if stopped is not None:
                 self.early_stopping_history_ = [_json.plain(e) for e in epochs_of(stopped.history)]
@@ -367,7 +378,13 @@ class BaseDeepFM(FittedStateMixin, GrowingFieldsMixin, BaseEstimator, metaclass=
         return net
 
     def _train(self, net, train, epochs, run):
-        """Train ``net`` on ``train`` for at most ``epochs`` epochs, on the fit's random stream."""
+        """Train ``net`` on ``train`` for at most ``epochs`` epochs, on the fit's random stream.
+
+        A network whose weights are all held (model="lr" under ``linear_update``) has
+        nothing to train.
+        """
+        if not any(parameter.requires_grad for parameter in net.module_.parameters()):
+            return
         train_in(net.module_, torch.bfloat16 if self.precision_ == "bfloat16" else None)
         # fork_rng keeps the user's global torch random state untouched; the state
         # kept after training makes continued training reproducible.

@@ -15,11 +15,12 @@ from ._base import BaseDeepFM
 from ._calibration import carried_platt, platt_scaling
 from ._callbacks import ValidAUC
 from ._defaults import linear_start_on
+from ._linear_update import LinearUpdateMixin
 from ._net import _PREDICT_BATCH_SIZE
 from ._targets import binary_classes, check_classes, label_targets
 
 
-class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
+class DeepFMClassifier(ClassifierMixin, LinearUpdateMixin, BaseDeepFM):
     """DeepFM click-through-rate classifier (Guo et al., IJCAI 2017).
 
     Each input column is a field. A column of non-negative integers holds
@@ -83,6 +84,19 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         500 training rows of either class (where a dozen validation positives
         cannot judge the start), and above 500,000 training rows (where the
         one-hot matrix would cost three times the codes' memory).
+    linear_update : bool, default=False
+        For daily updates with ``partial_fit``. When True, ``fit`` keeps a
+        precision for each order-1 weight: ``1 / linear_start_C`` plus the
+        curvature of the log loss over the rows the kept network learned from.
+        Each later ``partial_fit`` then first refits the bias and order-1 weights
+        on its rows as an online logistic regression, the rest of the network's
+        logit held, each weight pulled toward its current value by its precision
+        (so a weight learned from many rows stays, and a new code's starts from
+        the penalty alone), adds those rows' curvature to the precisions, and
+        trains the rest for the epoch with the bias and order-1 weights held.
+        One epoch of every weight instead lets the new codes' weights move by a
+        day of Adam steps, and a second pass memorises the day. Needs
+        ``linear_start_C``; not with data-parallel training.
     batch_size : int or "auto", default="auto"
         Rows per training step; capped at the number of training rows.
         "auto" takes ``n // 32`` for ``n`` training rows (after the validation
@@ -193,6 +207,9 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
     early_stopping_history_ : list of dict or None
         When the last fit refitted (see ``refit``), the epochs of its
         early-stopped network (losses, validation scores); None otherwise.
+    linear_precision_ : ndarray of shape (n_order1_weights,) or None
+        With ``linear_update``, the precision of each order-1 weight, in the
+        order of the network's order-1 table; None without.
 
     Notes
     -----
@@ -219,6 +236,7 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         "scoring": [StrOptions({"roc_auc", "loss"})],
         "calibrate": ["boolean"],
         "linear_start_C": [Interval(Real, 0, None, closed="neither"), None],
+        "linear_update": ["boolean"],
     }
 
     def __init__(
@@ -235,6 +253,7 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         embedding_learning_rate=None,
         embedding_epsilon=1e-8,
         linear_start_C=0.05,
+        linear_update=False,
         batch_size="auto",
         max_epochs=50,
         early_stopping="auto",
@@ -264,6 +283,7 @@ class DeepFMClassifier(ClassifierMixin, BaseDeepFM):
         self.embedding_learning_rate = embedding_learning_rate
         self.embedding_epsilon = embedding_epsilon
         self.linear_start_C = linear_start_C
+        self.linear_update = linear_update
         self.batch_size = batch_size
         self.max_epochs = max_epochs
         self.early_stopping = early_stopping

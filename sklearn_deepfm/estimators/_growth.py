@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ..nn import grow_optimizer_state, grow_tables
+from ._linear_update import grow_precision
 from ._validation import check_codes, check_table_size, group_fields, names_of
 
 
@@ -42,9 +43,16 @@ class GrowingFieldsMixin:
         cardinalities = group_fields(names_of(self), self.value_fields_, cardinalities)[1]
         if np.array_equal(cardinalities, self.cardinalities_):
             return
+        old_per_field = [int(self.cardinalities_[columns.start]) for columns in self.field_slices_]
         per_field = [int(cardinalities[columns.start]) for columns in self.field_slices_]
         self._torch_rng_state = grow_net(self.net_, per_field, self._torch_rng_state)
         self.cardinalities_ = cardinalities
+        precision = getattr(self, "linear_precision_", None)  # the classifier's linear_update
+        if precision is not None:  # new weights start from the penalty alone
+            C = getattr(self, "linear_start_C", None)
+            self.linear_precision_ = (
+                None if C is None else grow_precision(precision, old_per_field, per_field, 1 / C)
+            )
 
 
 def grown_cardinalities(X, value_fields, cardinalities, embedding_dim, device, names):
