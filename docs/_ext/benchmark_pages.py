@@ -761,17 +761,25 @@ def _daily():
         frozen_and_scratch = [_num(summary[arm]["mean_auc"]) for arm in ("frozen", "scratch")]
         updates = [
             f"{_num(summary[arm]['mean_auc'])} ({_num(summary[arm]['fit_time_ratio'], 2)})"
-            for arm in ("updated", "one_epoch")
             if arm in summary
+            else "-"  # a file written before the arm existed
+            for arm in ("updated", "one_epoch", "linear_update")
         ]
         return frozen_and_scratch + updates
 
-    header = ["AUC frozen", "AUC scratch", "AUC updated (time)", "AUC one epoch (time)"]
+    header = [
+        "AUC frozen",
+        "AUC scratch",
+        "AUC updated (time)",
+        "AUC one epoch (time)",
+        "AUC linear update (time)",
+    ]
     intro = (
         "``daily_<data>.json``: eight days in time order; each day d = 2..7 scored on day "
         "d+1, means over those days. *Frozen*: the day-1 model; *scratch*: refitted on days "
         "1..d; *updated*: ``warm_start`` on both steps with day d; *one epoch*: the encoder "
-        "refitted with ``warm_start`` and one ``partial_fit`` epoch. Fit time: the sum over "
+        "refitted with ``warm_start`` and one ``partial_fit`` epoch; *linear update*: the same "
+        "with ``linear_update=True``. Fit time: the sum over "
         "the days, as a fraction of scratch's."
     )
     return _files_table("daily_*.json", "Daily updates", intro, header, row)
