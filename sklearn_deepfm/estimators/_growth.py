@@ -14,7 +14,6 @@ import numpy as np
 import torch
 
 from ..nn import grow_optimizer_state, grow_tables
-from ._linear_update import grow_precision
 from ._validation import check_codes, check_table_size, group_fields, names_of
 
 
@@ -43,16 +42,16 @@ class GrowingFieldsMixin:
         cardinalities = group_fields(names_of(self), self.value_fields_, cardinalities)[1]
         if np.array_equal(cardinalities, self.cardinalities_):
             return
-        old_per_field = [int(self.cardinalities_[columns.start]) for columns in self.field_slices_]
         per_field = [int(cardinalities[columns.start]) for columns in self.field_slices_]
-        self._torch_rng_state = grow_net(self.net_, per_field, self._torch_rng_state)
+        self._torch_rng_state, positions = grow_net(self.net_, per_field, self._torch_rng_state)
         self.cardinalities_ = cardinalities
-        precision = getattr(self, "linear_precision_", None)  # the classifier's linear_update
-        if precision is not None:  # new weights start from the penalty alone
-            C = getattr(self, "linear_start_C", None)
-            self.linear_precision_ = (
-                None if C is None else grow_precision(precision, old_per_field, per_field, 1 / C)
-            )
+        self._grow_row_state(positions)
+
+    def _grow_row_state(self, positions):
+        """Grow the estimator's own per-row state of the tables: a hook, nothing here.
+
+        ``positions`` maps each grown table's weight to the new rows of its old rows.
+        """
 
 
 def grown_cardinalities(X, value_fields, cardinalities, embedding_dim, device, names):
@@ -92,7 +91,8 @@ def grow_net(net, cardinalities, rng_state):
     """Grow a fitted skorch ``net``'s tables to the per-field ``cardinalities``.
 
     The new embedding rows are drawn from ``rng_state``, the fit's random stream, so
-    that continued training stays reproducible; return the stream after the draws.
+    that continued training stays reproducible. Return the stream after the draws, and
+    ``grow_tables``' new position of each old row, by table weight.
     """
     generator = torch.Generator()
     generator.set_state(rng_state)
@@ -102,4 +102,4 @@ def grow_net(net, cardinalities, rng_state):
     # the argument a saved model rebuilds its module from; set_params would re-initialise
     # the module, so the attribute is set as skorch stores it
     net.module__cardinalities = list(cardinalities)
-    return generator.get_state()
+    return generator.get_state(), positions

@@ -13,7 +13,6 @@ trains the rest with them held. (``benchmarks/README.md``, "Daily updates".)
 """
 
 import contextlib
-from contextlib import contextmanager
 
 import numpy as np
 import scipy.optimize
@@ -26,7 +25,7 @@ from ._net import _PREDICT_BATCH_SIZE
 
 
 class LinearUpdateMixin:
-    """``linear_update`` for a ``BaseDeepFM`` with ``linear_start_C``: its two hooks."""
+    """``linear_update`` for a ``BaseDeepFM`` with ``linear_start_C``: its three hooks."""
 
     def _start_linear_update(self, trained, run):
         """Set ``linear_precision_`` from the rows ``trained`` (see ``linear_update``)."""
@@ -49,6 +48,23 @@ class LinearUpdateMixin:
         self.linear_precision_ = update_linear(net, train, self.linear_precision_)
         return order1_held(net.module_)
 
+    def _grow_row_state(self, positions):
+        """Move the precisions with their rows; a new weight's starts at ``1 / linear_start_C``."""
+        super()._grow_row_state(positions)
+        precision = getattr(self, "linear_precision_", None)
+        if precision is None:
+            return
+        table = self.net_.module_.first_order.embedding.weight
+        rows = positions.get(table)
+        if rows is None:
+            return
+        # without linear_start_C a new weight has no prior: the precisions end here
+        C = self.linear_start_C
+        self.linear_precision_ = None
+        if C is not None:
+            self.linear_precision_ = np.full(len(table), 1 / C)
+            self.linear_precision_[rows.numpy()] = precision
+
 
 def start_precision(net, data, C):
     """Return each order-1 weight's precision after ``net`` learned from ``data``.
@@ -56,9 +72,8 @@ def start_precision(net, data, C):
     ``1 / C``, the L2 penalty of ``LogisticRegression(C=C)``, plus the curvature of
     the log loss at the network's logits on ``data``.
     """
-    X, _, _ = design_matrix(net.module_, data)
-    logits, _, weight = net.predict_logits(data, _PREDICT_BATCH_SIZE, with_targets=True)
-    return 1.0 / C + _curvature(X, logits.astype(np.float64), weight)
+    X, _, weight = design_matrix(net.module_, data)
+    return 1.0 / C + _curvature(X, net.predict_logits(data, _PREDICT_BATCH_SIZE), weight)
 
 
 def update_linear(net, data, precision):
@@ -69,7 +84,7 @@ def update_linear(net, data, precision):
     weights; the bias changes freely.
     """
     X, y, weight = design_matrix(net.module_, data)
-    offset = net.predict_logits(data, _PREDICT_BATCH_SIZE).astype(np.float64)
+    offset = net.predict_logits(data, _PREDICT_BATCH_SIZE)  # float64
     sign = 2.0 * y - 1.0
     rows_weight = np.ones(len(y)) if weight is None else weight.astype(np.float64)
 
@@ -93,22 +108,7 @@ def update_linear(net, data, precision):
     return precision + _curvature(X, offset + X @ z[:-1] + z[-1], weight)
 
 
-def grow_precision(precision, old_cardinalities, new_cardinalities, prior):
-    """Return ``precision`` laid out for the order-1 table grown to ``new_cardinalities``.
-
-    The table holds each field's rows in a block, in field order: a grown field moves
-    the blocks after it. Old rows keep their precision; new rows start at ``prior``.
-    """
-    old = np.asarray(old_cardinalities, dtype=np.int64)
-    new = np.asarray(new_cardinalities, dtype=np.int64)
-    grown = np.full(int(new.sum()), prior, dtype=np.float64)
-    starts = zip(np.cumsum(old) - old, np.cumsum(new) - new, old, strict=True)
-    for old_start, new_start, rows in starts:
-        grown[new_start : new_start + rows] = precision[old_start : old_start + rows]
-    return grown
-
-
-@contextmanager
+@contextlib.contextmanager
 def order1_held(module):
     """Keep the bias and order-1 weights of ``module`` out of training for the block."""
     parameters = [module.bias, module.first_order.embedding.weight]
