@@ -37,11 +37,12 @@ from ._defaults import (
     early_stopping_on,
     precision_for,
     refit_on,
+    regularisation_for,
 )
 from ._fitted_state import FittedStateMixin, epochs_of
 from ._growth import GrowingFieldsMixin, stored_cardinalities
 from ._linear_start import fit_linear
-from ._net import _PREDICT_BATCH_SIZE, build_net
+from ._net import _PREDICT_BATCH_SIZE, build_net, module_fields
 from ._validation import (
     check_codes,
     check_hidden_layer_sizes,
@@ -95,8 +96,9 @@ class BaseDeepFM(FittedStateMixin, GrowingFieldsMixin, BaseEstimator, metaclass=
         "refit": [StrOptions({"auto"}), "boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "plateau_factor": [Interval(Real, 0, 1, closed="right")],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "sparse_embeddings": ["boolean"],
+        "sparse_embeddings": [StrOptions({"auto"}), "boolean"],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
@@ -148,6 +150,10 @@ class BaseDeepFM(FittedStateMixin, GrowingFieldsMixin, BaseEstimator, metaclass=
         """Return the unfitted scikit-learn linear model that the order-1 part starts from."""
         raise NotImplementedError
 
+    def _auto_batch_max_for(self, train, rows):
+        """Return the largest batch of ``batch_size="auto"`` for ``train``, tables of ``rows``."""
+        return self._auto_batch_max
+
     def _validation_score(self, net, valid):
         """Return the score early stopping watches (``_monitor``'s key) of ``net`` on ``valid``."""
         raise NotImplementedError
@@ -184,11 +190,15 @@ class BaseDeepFM(FittedStateMixin, GrowingFieldsMixin, BaseEstimator, metaclass=
             data = self._training_data(X, y, sample_weight, classes, run)
             train, valid, whole = self._hold_out(data, run)
             run.part = _distributed.world(self.device)
+            rows = _table_rows(self)
             self.batch_size_ = batch_size_for(
-                self.batch_size, len(train), self._auto_batch_max, run.part[1]
+                self.batch_size, len(train), self._auto_batch_max_for(train, rows), run.part[1]
             )
             if first:  # the network's shape stays that of its first fit
                 self.batch_norm_ = batch_norm_for(self.batch_norm, train)
+                self.embedding_l2_, self.plateau_factor_, self.sparse_embeddings_ = (
+                    regularisation_for(self, train, rows)
+                )
             self.precision_ = precision_for(self.precision, self.device)
             if first and epochs is None and self.checkpoint_dir is not None:
                 run.checkpoint = FitCheckpoint.of(self, self._seed, train, valid)
@@ -327,7 +337,10 @@ class BaseDeepFM(FittedStateMixin, GrowingFieldsMixin, BaseEstimator, metaclass=
                 with _distributed.data_parallel(fm, run.part[1]):
                     fm.fit(train, y=None, epochs=(run.fm_epochs if refit else None) or epochs)
             run.fm_epochs, pretrained = kept_epochs(fm), fm
-        callbacks = self._callbacks(valid, None if refit else run)
+        lr_scales = None
+        if refit:  # the refit trains its epochs at the learning rates of the stopped fit's
+            lr_scales = [epoch.get("lr_scale", 1.0) for epoch in stopped.history[:epochs]]
+        callbacks = self._callbacks(valid, None if refit else run, lr_scales=lr_scales)
         net = self._build_net(self.batch_size_, valid, callbacks, run)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self._seed)
@@ -406,20 +419,29 @@ class BaseDeepFM(FittedStateMixin, GrowingFieldsMixin, BaseEstimator, metaclass=
         if self.verbose:
             print(f"Refitting on all {len(whole):,} rows for {epochs} epochs.")
         self.batch_size_ = batch_size_for(
-            self.batch_size, len(whole), self._auto_batch_max, run.part[1]
+            self.batch_size,
+            len(whole),
+            self._auto_batch_max_for(whole, _table_rows(self)),
+            run.part[1],
         )
         self.net_ = self._start_net(whole, None, epochs, run, stopped=stopped)
         self._train(self.net_, whole, epochs, run)
         return stopped
 
-    def _callbacks(self, valid, run=None, stopping_state=None):
-        """Return a net's callbacks: early stopping on ``valid``; ``run``'s checkpoint if any."""
+    def _callbacks(self, valid, run=None, stopping_state=None, lr_scales=None):
+        """Return a net's callbacks: early stopping on ``valid``; ``run``'s checkpoint if any.
+
+        ``lr_scales`` replays a stopped fit's learning rates in a refit.
+        """
         checkpoint = None if run is None else run.checkpoint
         return fit_callbacks(
             None if valid is None else self._monitor(),
             patience=self.n_iter_no_change,
             tol=self.tol,
             verbose=self.verbose,
+            # files of versions before plateau_factor have none
+            plateau_factor=getattr(self, "plateau_factor_", 1.0),
+            lr_scales=lr_scales,
             save_epoch=None if checkpoint is None else partial(checkpoint.save, self, run),
             stopping_state=stopping_state,
         )
@@ -473,3 +495,8 @@ class BaseDeepFM(FittedStateMixin, GrowingFieldsMixin, BaseEstimator, metaclass=
         if cardinalities is None:
             cardinalities = self.cardinalities_
         return names, cardinalities, self.value_fields_
+
+
+def _table_rows(estimator):
+    """Return the rows of ``estimator``'s embedding tables (the codes of all its fields)."""
+    return sum(module_fields(estimator)["cardinalities"])

@@ -38,27 +38,46 @@ class ValidAUC(Callback):
 
 
 class ResumableEarlyStopping(EarlyStopping):
-    """skorch's ``EarlyStopping``, with an epoch 0, whose state a checkpoint can save and restore.
+    """skorch's ``EarlyStopping`` with an epoch 0 and a plateau decay, resumable from a checkpoint.
 
     ``initial_``, when set before training, is ``(score, weights)`` of the network
     before its first epoch (the linear start): training ends on those weights when
-    no trained epoch scores better. ``resume_state`` (from ``state()``), when set,
-    replaces the fresh state that ``on_train_begin`` gives, so that a resumed fit
-    stops where the first would.
+    no trained epoch scores better. ``plateau_factor`` below 1 multiplies every
+    learning rate by it after each epoch that does not improve (torch's
+    ``ReduceLROnPlateau`` with patience 0, on early stopping's own count); each
+    epoch's scale is recorded as ``lr_scale`` in the history, for a refit to replay.
+    ``resume_state`` (from ``state()``), when set, replaces the fresh state that
+    ``on_train_begin`` gives, so that a resumed fit stops where the first would.
     """
 
     resume_state = None
     initial_ = None
 
+    def __init__(self, *args, plateau_factor=1.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.plateau_factor = plateau_factor
+
     def on_train_begin(self, net, **kwargs):
         """Start as skorch does, or from ``resume_state``."""
         super().on_train_begin(net, **kwargs)
+        self.lr_scale_ = 1.0
         if self.resume_state is not None:
             state, self.resume_state = self.resume_state, None
             self.misses_, self.best_epoch_ = state["misses"], state["best_epoch"]
             self.dynamic_threshold_ = state["threshold"]
             self.best_model_weights_ = state["best_model_weights"]
             self.initial_ = state.get("initial")
+            self.lr_scale_ = state.get("lr_scale", 1.0)
+        scale_learning_rates(net, self.lr_scale_)
+
+    def on_epoch_end(self, net, **kwargs):
+        """Count the epoch as skorch does (stopping on the last miss), then decay on a miss."""
+        if self.plateau_factor != 1:
+            net.history.record("lr_scale", self.lr_scale_)
+        super().on_epoch_end(net, **kwargs)  # a miss counts; an improvement resets the count
+        if self.misses_ and self.plateau_factor != 1:
+            self.lr_scale_ *= self.plateau_factor
+            scale_learning_rates(net, self.lr_scale_)
 
     def on_train_end(self, net, **kwargs):
         """End on the best epoch's weights, or on epoch 0's when none beats them."""
@@ -82,7 +101,30 @@ class ResumableEarlyStopping(EarlyStopping):
             "best_epoch": int(self.best_epoch_),
             "best_model_weights": self.best_model_weights_,
             "initial": self.initial_,
+            "lr_scale": self.lr_scale_,
         }
+
+
+class LearningRateReplay(Callback):
+    """Train each epoch at the learning-rate scale of the same epoch of another fit.
+
+    A refit replays the plateau decay of the fit whose epochs it repeats
+    (``ResumableEarlyStopping``'s ``lr_scale`` history).
+    """
+
+    def __init__(self, scales):
+        self.scales = scales
+
+    def on_epoch_begin(self, net, **kwargs):
+        epoch = min(len(net.history), len(self.scales)) - 1
+        scale_learning_rates(net, self.scales[epoch])
+
+
+def scale_learning_rates(net, scale):
+    """Set the learning rate of every parameter group of ``net`` to ``scale`` times its first."""
+    for optimizer in net.optimizers().values():
+        for group in optimizer.param_groups:
+            group["lr"] = group.setdefault("initial_lr", group["lr"]) * scale
 
 
 class EpochLog(PrintLog):
@@ -106,7 +148,17 @@ class EpochCheckpoint(Callback):
         self.write_state(net)
 
 
-def fit_callbacks(monitor, *, patience, tol, verbose, save_epoch=None, stopping_state=None):
+def fit_callbacks(
+    monitor,
+    *,
+    patience,
+    tol,
+    verbose,
+    plateau_factor=1.0,
+    lr_scales=None,
+    save_epoch=None,
+    stopping_state=None,
+):
     """Return the callbacks of a fit's net, as ``(name, callback)`` in the order they run.
 
     Parameters
@@ -121,6 +173,10 @@ def fit_callbacks(monitor, *, patience, tol, verbose, save_epoch=None, stopping_
         The smallest change of the key that early stopping counts as improvement.
     verbose : int
         Early stopping reports its stop when true.
+    plateau_factor : float
+        Early stopping's decay of the learning rates on each epoch without improvement.
+    lr_scales : list of float or None
+        Without early stopping, the learning-rate scale of each epoch (a refit's replay).
     save_epoch : callable or None
         The checkpoint: called with the net after each epoch.
     stopping_state : dict or None
@@ -141,10 +197,13 @@ def fit_callbacks(monitor, *, patience, tol, verbose, save_epoch=None, stopping_
             threshold=tol,
             **_STOPPING_RULE,
             sink=print if verbose else noop,
+            plateau_factor=plateau_factor,
         )
         if stopping_state is not None:
             stopping.resume_state = stopping_state
         callbacks += [*scoring, ("early_stopping", stopping)]
+    elif lr_scales is not None and any(scale != 1 for scale in lr_scales):
+        callbacks.append(("lr_replay", LearningRateReplay(lr_scales)))
     if save_epoch is not None:
         # after early stopping: an epoch that stops training is not saved, and a
         # resumed fit runs it again to the same decision

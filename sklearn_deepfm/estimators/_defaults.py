@@ -32,6 +32,23 @@ LINEAR_START_MIN_CLASS_ROWS = 500
 # ... and at most this many rows: it fits on a one-hot matrix of about 12 bytes a cell,
 # three times int32 codes, and larger data may be memory-mapped for want of memory.
 LINEAR_START_MAX_ROWS = 500_000
+# The classifier's embedding_l2="auto" and plateau_factor="auto": this penalty on the
+# whole tables and this decay of the learning rates from this many training rows of
+# each class on (with tables of at most _AUTO_DENSE_TABLE_MAX_ROWS), where the
+# validation tenth holds 5,000 of each. On fewer, a chance miss of the noisier
+# validation score decays the rates early and stalls training (Frappe 38k: one seed of
+# three lost 0.014 AUC; TalkingData -0.007).
+_AUTO_LARGE_MIN_CLASS_ROWS = 50_000
+_AUTO_EMBEDDING_L2 = 0.003
+_AUTO_PLATEAU_FACTOR = 0.1
+# ... and the classifier's batch_size="auto" takes batches of up to this many rows there
+# (FuxiCTR's): the same AUC on Frappe 260k as 1024 in 0.7 times the fit time.
+AUTO_BATCH_MAX_LARGE = 4096
+# sparse_embeddings="auto": dense tables, whose penalty acts on every row each step, up
+# to this many rows; there a dense Adam step over the tables costs little beside the
+# batch's, and the penalty on only the rows each batch uses lost 0.0013 AUC on Frappe
+# 260k (benchmarks/README.md).
+_AUTO_DENSE_TABLE_MAX_ROWS = 100_000
 
 
 def early_stopping_on(early_stopping, n_rows):
@@ -139,3 +156,38 @@ def auto_batch_norm(class_counts):
     """
     counts = np.asarray(class_counts)
     return bool(len(counts) == 2 and counts.min() >= _AUTO_BATCH_NORM_MIN_CLASS_ROWS)
+
+
+def regularisation_for(estimator, train, rows):
+    """Return ``(embedding_l2, plateau_factor, sparse_embeddings)`` of ``estimator``'s fit.
+
+    Each setting as given, or "auto"'s for the training rows ``train`` and tables of
+    ``rows`` rows. On large data (``large_data``) "auto" makes the tables dense with a
+    penalty of 0.003 on every row, and the learning rates decay by 0.1 on each miss;
+    elsewhere it keeps sparse tables, no penalty and constant rates, but for an
+    explicit penalty on tables of at most 100,000 rows, which makes "auto" tables
+    dense so that it reaches every row.
+    """
+    l2, plateau = estimator.embedding_l2, estimator.plateau_factor
+    sparse = estimator.sparse_embeddings
+    large = "auto" in (l2, plateau) and large_data(train, rows)
+    if sparse == "auto":
+        sparse = not (large if l2 == "auto" else l2 > 0 and rows <= _AUTO_DENSE_TABLE_MAX_ROWS)
+    if l2 == "auto":
+        l2 = _AUTO_EMBEDDING_L2 if large and not sparse else 0.0
+    if plateau == "auto":
+        plateau = _AUTO_PLATEAU_FACTOR if large else 1.0
+    return float(l2), float(plateau), bool(sparse)
+
+
+def large_data(train, rows):
+    """Return whether the classifier's "auto" settings treat the fit as large.
+
+    Large: ``train``'s labels hold 50,000 rows of each of two classes, and the
+    tables have at most 100,000 rows (``rows``): many rows per code, as in the
+    published Frappe runs whose recipe these settings follow.
+    """
+    if rows > _AUTO_DENSE_TABLE_MAX_ROWS:
+        return False
+    counts = np.unique(train.labels(), return_counts=True)[1]
+    return len(counts) == 2 and counts.min() >= _AUTO_LARGE_MIN_CLASS_ROWS

@@ -17,7 +17,7 @@ from .. import _slots
 from ..data import BatchIterator, part_of
 from ..nn import MODELS, CatchUpAdam, FieldEmbedding
 from . import _distributed
-from ._callbacks import EpochLog
+from ._callbacks import EpochLog, scale_learning_rates
 
 # Rows per forward pass at prediction and validation: large enough to amortise the
 # call overhead, small enough to bound the activations' memory.
@@ -44,8 +44,9 @@ class CTRNet(NeuralNet):
         the same however the epochs are split into calls. An optimizer with a
         ``flush()`` method is flushed so.
     embedding_l2 : float, default=0.0
-        Weight of an L2 penalty on the embedding rows each batch uses (each row
-        once, see ``_embedding_penalty``), added to the batch's loss.
+        Weight of an L2 penalty on the embedding and order-1 tables, added to
+        each batch's loss: on every row of dense tables, on the rows each batch
+        uses of sparse ones (see ``_embedding_penalty``).
     """
 
     def __init__(
@@ -99,6 +100,10 @@ class CTRNet(NeuralNet):
             self._flush_sparse()
             _distributed.average_batch_norm(self.module_)
 
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        """Start every call at the first learning rates: a plateau decay lasts one fit."""
+        scale_learning_rates(self, 1.0)
+
     def on_train_end(self, net, X=None, y=None, **kwargs):
         """Bring every embedding row up to date, also after an interrupted epoch."""
         self._flush_sparse()
@@ -149,7 +154,8 @@ class CTRNet(NeuralNet):
             weight = weight.to(per_row.device)
             loss = (per_row * weight).sum() / weight.sum().clamp_min(1e-12)
         if training and self.embedding_l2 > 0:
-            loss = loss + self.embedding_l2 * _embedding_penalty(self.module_, X)
+            penalty = _embedding_penalty(self.module_, X, whole=not self.sparse_embeddings)
+            loss = loss + self.embedding_l2 * penalty
         if "loss_scale" in y_true:  # a data-parallel rank's share (see data's part_of)
             loss = loss * y_true["loss_scale"].to(loss.device)
         return loss
@@ -214,8 +220,10 @@ def build_net(
     -------
     CTRNet
     """
-    sparse = estimator.sparse_embeddings and _distributed.sparse_gradients_allowed()
+    # files of versions before these settings' "auto" have neither fitted attribute
+    embedding_l2 = getattr(estimator, "embedding_l2_", estimator.embedding_l2)
     if module is None:
+        sparse = estimator.sparse_embeddings_ and _distributed.sparse_gradients_allowed()
         module_class, parts = MODELS[model or estimator.model]
         module_args = {
             **module_fields(estimator),
@@ -228,6 +236,7 @@ def build_net(
         }
     else:
         module_class, module_args = module
+        sparse = module_args.get("sparse", False)
     return CTRNet(
         module=module_class,
         **{f"module__{name}": value for name, value in module_args.items()},
@@ -248,7 +257,7 @@ def build_net(
         train_split=None if valid is None else predefined_split(valid),
         callbacks=callbacks,
         sparse_embeddings=sparse,
-        embedding_l2=estimator.embedding_l2,
+        embedding_l2=embedding_l2,
         verbose=_distributed.verbosity(estimator.verbose),
         device=estimator.device,
     )
@@ -284,16 +293,21 @@ def _is_embedding(parameter_name):
     return parameter_name.endswith("embedding.weight")
 
 
-def _embedding_penalty(module, X):
-    """Half the squared norm of every embedding row the batch uses, each row once.
+def _embedding_penalty(module, X, whole):
+    """Half the squared norm of the embedding and order-1 tables: ``whole``, or the batch's rows.
 
-    This is the gradient of an L2 penalty on the whole table restricted to the
-    rows of the batch: rare rows are shrunk as much as frequent ones when they
-    appear, and the gradient stays sparse.
+    On the whole table (dense tables) every row is pulled toward zero at every
+    step, so a row the data rarely moves ends near zero, as in an L2 logistic
+    regression; with batch normalisation after the first hidden layer the deep
+    part does not feel the shrinking of the frequent rows. On the rows the batch
+    uses, each once (sparse tables), the gradient stays sparse: that is the whole
+    table's restricted to those rows, so rare rows are shrunk only when they appear.
     """
     tables = [m for m in module.modules() if isinstance(m, FieldEmbedding)]
     if not tables:
         return torch.zeros(())
+    if whole:
+        return sum(table.embedding.weight.square().sum() for table in tables) / 2
     codes = X["codes"].to(tables[0].offsets.device)
     rows = torch.unique(codes + tables[0].offsets)
     return sum(table.embedding(rows).square().sum() for table in tables) / 2

@@ -54,7 +54,8 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         named in its ``multi_valued``; code 0 pads and is left out, so an empty
         list contributes a zero vector.
     embedding_l2 : float, default=0.0
-        L2 penalty on the embedding rows each batch uses, added to its loss.
+        L2 penalty on the embedding and order-1 tables, added to each batch's
+        loss (see ``DeepFMClassifier``).
     learning_rate : float, default=1e-3
         Adam's step size.
     embedding_learning_rate : float or None, default=None
@@ -103,9 +104,16 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         Smallest decrease of the validation loss that counts as improvement,
         in standardised units (a fraction of ``y``'s variance for the squared
         error).
-    sparse_embeddings : bool, default=True
+    plateau_factor : float, default=1.0
+        With early stopping, multiply every learning rate by this after each
+        epoch that does not improve the validation loss (see
+        ``DeepFMClassifier``); a refit repeats the same rates. 1 keeps them
+        constant.
+    sparse_embeddings : bool or "auto", default="auto"
         Update only the embedding rows present in each batch, with the moves
-        of dense Adam (see ``DeepFMClassifier``). False uses dense Adam.
+        of dense Adam (see ``DeepFMClassifier``). False uses dense Adam. "auto"
+        is True, but for tables of at most 100,000 rows under an
+        ``embedding_l2`` penalty.
     random_state : int, RandomState instance or None, default=None
         Seeds the weight initialisation, dropout, shuffling and the
         validation split, also of continued training.
@@ -158,6 +166,10 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         record.
     batch_norm_ : bool
         ``batch_norm``, as the network was built at the first fit.
+    embedding_l2_, plateau_factor_ : float
+        ``embedding_l2`` and ``plateau_factor`` as fitted.
+    sparse_embeddings_ : bool
+        ``sparse_embeddings``, or the "auto" rule's choice at the first fit.
     batch_size_ : int
         Rows per training step of the last fit or ``partial_fit`` call.
     precision_ : str
@@ -220,7 +232,8 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         validation_fraction=0.1,
         n_iter_no_change=3,
         tol=1e-4,
-        sparse_embeddings=True,
+        plateau_factor=1.0,
+        sparse_embeddings="auto",
         random_state=None,
         warm_start=False,
         verbose=0,
@@ -247,6 +260,7 @@ class DeepFMRegressor(RegressorMixin, BaseDeepFM):
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
+        self.plateau_factor = plateau_factor
         self.sparse_embeddings = sparse_embeddings
         self.random_state = random_state
         self.warm_start = warm_start

@@ -43,8 +43,9 @@ the file with a ValueError. Version 2.0 (sklearn-deepfm 0.2.0) added multi-value
 fields and the estimators' ``pooling`` and ``batch_norm="auto"``, which the 1.x readers
 of 0.1.0 cannot build; this reader loads 1.x and 2.x files. A parameter that an older
 reader's estimator lacks (0.3.0's ``embedding_learning_rate`` and ``embedding_epsilon``
-for 0.2.0, 0.4.0's ``refit`` for 0.3.0, 0.5.0's ``linear_start_C``, ``precision`` and
-``linear_update`` and the encoder's ``warm_start`` and ``hash_buckets`` for 0.4.0) needs
+for 0.2.0, 0.4.0's ``refit`` for 0.3.0, 0.5.0's ``linear_start_C``, ``precision``,
+``linear_update`` and ``plateau_factor`` and the encoder's ``warm_start`` and
+``hash_buckets`` for 0.4.0) needs
 no new version: that reader refuses it by name with upgrade advice, before it meets what
 came with it (hashed fields, held counts, a missing code among the others).
 """

@@ -82,14 +82,18 @@ def crash_at_step(monkeypatch, step):
     count_steps(monkeypatch, crash_at=step)
 
 
-@pytest.mark.parametrize("refit", [False, True])
+# tol=1 makes the second epoch a miss, so that the third trains at the decayed rates
+@pytest.mark.parametrize(
+    "settings",
+    [{"refit": False}, {"refit": True}, {"refit": False, "plateau_factor": 0.5, "tol": 1.0}],
+)
 def test_a_fit_stopped_in_its_third_epoch_resumes_to_the_same_model(
-    data, tmp_path, monkeypatch, refit
+    data, tmp_path, monkeypatch, settings
 ):
     X, y = data
-    params = dict(PARAMS, refit=refit)
+    params = dict(PARAMS, **settings)
     uninterrupted = DeepFMClassifier(**params).fit(X, y)
-    assert (uninterrupted.early_stopping_history_ is not None) == refit
+    assert (uninterrupted.early_stopping_history_ is not None) == params["refit"]
     steps_per_epoch = -(-1800 // PARAMS["batch_size"])  # 10% held out for validation
     with monkeypatch.context() as patch:
         crash_at_step(patch, 2 * steps_per_epoch + 3)
