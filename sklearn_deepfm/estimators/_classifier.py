@@ -62,9 +62,9 @@ class DeepFMClassifier(ClassifierMixin, LinearUpdateMixin, BaseDeepFM):
         tables, added to each batch's loss: on every row of dense tables (so
         that a code the data rarely moves is pulled to zero, as in an L2
         logistic regression), on the rows the batch uses of sparse ones (see
-        ``sparse_embeddings``). "auto" takes 0.003 from 50,000 training rows
-        of each class on (with batch normalisation, which keeps the deep
-        part's inputs at scale), else 0.
+        ``sparse_embeddings``). "auto" takes 0.003 on large data (50,000
+        training rows of each class, tables of at most 100,000 rows in all;
+        batch normalisation then keeps the deep part's inputs at scale), else 0.
     learning_rate : float, default=1e-3
         Adam's step size.
     embedding_learning_rate : float or None, default=None
@@ -106,9 +106,9 @@ class DeepFMClassifier(ClassifierMixin, LinearUpdateMixin, BaseDeepFM):
     batch_size : int or "auto", default="auto"
         Rows per training step; capped at the number of training rows.
         "auto" takes ``n // 32`` for ``n`` training rows (after the validation
-        split), at least 16 and at most 1024 (4096 from 50,000 training rows
-        of each class on, as ``embedding_l2="auto"``): about 32 steps an epoch
-        on small data. The size used is ``batch_size_``.
+        split), at least 16 and at most 1024 (4096 on large data, as for
+        ``embedding_l2="auto"``): about 32 steps an epoch on small data. The
+        size used is ``batch_size_``.
     max_epochs : int, default=50
         Maximum number of passes over the training data.
     early_stopping : "auto" or bool, default="auto"
@@ -143,9 +143,9 @@ class DeepFMClassifier(ClassifierMixin, LinearUpdateMixin, BaseDeepFM):
         epoch that does not improve the validation score, so that training
         goes on in smaller steps before it stops (torch's
         ``ReduceLROnPlateau`` with patience 0); a refit repeats the same
-        rates. 1 keeps them constant. "auto" takes 0.1 from 50,000 training
-        rows of each class on, and 1 below: on smaller validation splits a
-        chance miss of the noisier score decays the rates too early. Each
+        rates. 1 keeps them constant. "auto" takes 0.1 on large data (as for
+        ``embedding_l2="auto"``) and 1 elsewhere: on smaller validation splits
+        a chance miss of the noisier score decays the rates too early. Each
         ``fit`` and ``partial_fit`` call starts at ``learning_rate``.
     sparse_embeddings : bool or "auto", default="auto"
         Update only the embedding rows present in each batch, so that a step

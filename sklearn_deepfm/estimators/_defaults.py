@@ -2,8 +2,10 @@
 
 ``early_stopping``, ``refit`` and ``batch_size`` follow the number of rows (the batch up
 to each estimator's ceiling), the classifier's ``batch_norm`` and linear start its
-class counts. The figures behind each rule are in the user guide's "The defaults, and
-why" (``docs/guide/estimators.rst``) and in ``benchmarks/README.md``.
+class counts, and its large-data settings (``embedding_l2``, ``plateau_factor``, the
+ceiling of ``batch_size``, hence ``sparse_embeddings``) its class counts and tables. The
+figures behind each rule are in the user guide's "The defaults, and why"
+(``docs/guide/estimators.rst``) and in ``benchmarks/README.md``.
 """
 
 import numpy as np
@@ -37,7 +39,7 @@ LINEAR_START_MAX_ROWS = 500_000
 # each class on (with tables of at most _AUTO_DENSE_TABLE_MAX_ROWS), where the
 # validation tenth holds 5,000 of each. On fewer, a chance miss of the noisier
 # validation score decays the rates early and stalls training (Frappe 38k: one seed of
-# three lost 0.014 AUC; TalkingData -0.007).
+# three lost 0.013 AUC; TalkingData -0.007).
 _AUTO_LARGE_MIN_CLASS_ROWS = 50_000
 _AUTO_EMBEDDING_L2 = 0.003
 _AUTO_PLATEAU_FACTOR = 0.1
