@@ -9,6 +9,7 @@ validation split and an identity for checkpoints. A batch is ``(inputs, targets)
 
 from abc import ABCMeta, abstractmethod
 
+import numpy as np
 from torch.utils.data import Dataset
 
 
@@ -35,6 +36,17 @@ class FieldData(Dataset, metaclass=ABCMeta):
         The loss's targets for a ``FieldDataset`` (an estimator builds it from
         validated arrays), the stored labels for ``ParquetShards``.
         """
+
+    def class_counts(self):
+        """Return the rows of each distinct label, in the labels' order, counted once.
+
+        The classifier's "auto" rules each ask for them in a fit; on shards every
+        count would read the label column of every shard again.
+        """
+        counts = self.__dict__.get("_class_counts")
+        if counts is None:
+            counts = self._class_counts = np.unique(self.labels(), return_counts=True)[1]
+        return counts
 
     @abstractmethod
     def iter_batches(self, batch_size, shuffle=False, generator=None, min_rows=1):

@@ -89,7 +89,7 @@ def batch_norm_for(batch_norm, train):
     """
     if batch_norm != "auto":
         return batch_norm
-    return auto_batch_norm(np.unique(train.labels(), return_counts=True)[1])
+    return auto_batch_norm(train.class_counts())
 
 
 def precision_for(precision, device):
@@ -120,7 +120,7 @@ def linear_start_on(train):
     """
     if len(train) > LINEAR_START_MAX_ROWS:
         return False
-    counts = np.unique(train.labels(), return_counts=True)[1]
+    counts = train.class_counts()
     return len(counts) == 2 and counts.min() >= LINEAR_START_MIN_CLASS_ROWS
 
 
@@ -191,5 +191,5 @@ def large_data(train, rows):
     """
     if rows > _AUTO_DENSE_TABLE_MAX_ROWS:
         return False
-    counts = np.unique(train.labels(), return_counts=True)[1]
+    counts = train.class_counts()
     return len(counts) == 2 and counts.min() >= _AUTO_LARGE_MIN_CLASS_ROWS
