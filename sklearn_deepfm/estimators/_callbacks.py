@@ -68,7 +68,7 @@ class ResumableEarlyStopping(EarlyStopping):
             self.best_model_weights_ = state["best_model_weights"]
             self.initial_ = state.get("initial")
             self.lr_scale_ = state.get("lr_scale", 1.0)
-        scale_learning_rates(net, self.lr_scale_)
+            scale_learning_rates(net, self.lr_scale_)  # the net starts each call at scale 1
 
     def on_epoch_end(self, net, **kwargs):
         """Count the epoch as skorch does (stopping on the last miss), then decay on a miss."""
