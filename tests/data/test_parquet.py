@@ -188,7 +188,9 @@ def test_a_read_only_memmap_is_not_copied_whole_during_fit(tmp_path):
 
     The peak of anonymous memory (the file's pages are page cache, not counted) is
     compared with the control: the same fit with the input copied whole first, as
-    ``fit`` did before. Training itself allocates the same in both.
+    ``fit`` did before. Training itself allocates the same in both, give or take the
+    allocator: a single run's peak varied by up to 80 MB, and only upward, so each
+    arm's growth is the lowest of three runs.
     """
     import subprocess
     import sys
@@ -199,18 +201,20 @@ def test_a_read_only_memmap_is_not_copied_whole_during_fit(tmp_path):
     codes.flush()
     del codes
     size = rows * fields * 4  # 122 MiB, well above the allocator's noise (about 10 MiB)
-    growth = {}
-    for mode in ("memmap", "copy"):
-        done = subprocess.run(
-            [sys.executable, "-c", MEMMAP_CHILD, str(tmp_path / "codes.npy"), mode],
-            capture_output=True,
-            text=True,
-            timeout=240,
-            env={**__import__("os").environ, "OMP_NUM_THREADS": "1"},
-        )
-        assert done.returncode == 0, done.stderr[-2000:]
-        growth[mode] = int(done.stdout.split()[-1])
-    assert growth["copy"] - growth["memmap"] > 0.6 * size, growth
+    runs = {"memmap": [], "copy": []}
+    for _ in range(3):
+        for mode, peaks in runs.items():
+            done = subprocess.run(
+                [sys.executable, "-c", MEMMAP_CHILD, str(tmp_path / "codes.npy"), mode],
+                capture_output=True,
+                text=True,
+                timeout=240,
+                env={**__import__("os").environ, "OMP_NUM_THREADS": "1"},
+            )
+            assert done.returncode == 0, done.stderr[-2000:]
+            peaks.append(int(done.stdout.split()[-1]))
+    growth = {mode: min(peaks) for mode, peaks in runs.items()}
+    assert growth["copy"] - growth["memmap"] > 0.6 * size, runs
 
 
 def test_weights_from_a_shard_column_train_as_sample_weight_and_the_model_saves(tmp_path, raw):
