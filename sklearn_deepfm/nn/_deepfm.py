@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ._embedding import FieldEmbedding
-from ._interactions import fm_interaction
+from ._interactions import fm_interaction, fm_interaction_and_flat
 from ._layers import MLP
 
 # Presets of the DeepFM module that give the paper's baselines (see ``MODELS``).
@@ -106,8 +106,11 @@ class DeepFM(nn.Module):
             logit = logit + self.bias + self.first_order(codes, values).sum(dim=(1, 2))
         if self.embedding is not None:
             embedded = self.embedding(codes, values)
-            if self.fm:
+            if self.fm and self.dnn is not None:  # one backward pass for both readers
+                fm, flat = fm_interaction_and_flat(embedded)
+                logit = logit + fm + self.dnn(flat).squeeze(-1)
+            elif self.fm:
                 logit = logit + fm_interaction(embedded)
-            if self.dnn is not None:
+            elif self.dnn is not None:
                 logit = logit + self.dnn(embedded.flatten(start_dim=1)).squeeze(-1)
         return logit

@@ -29,32 +29,59 @@ def fm_interaction(embedded: torch.Tensor) -> torch.Tensor:
     >>> torch.allclose(fm_interaction(embedded), brute_force)
     True
     """
+    return fm_interaction_and_flat(embedded)[0]
+
+
+def fm_interaction_and_flat(embedded: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``fm_interaction`` of ``embedded`` and ``embedded`` flattened: DeepFM's two readers.
+
+    Under autograd both come from one function, whose backward pass adds the FM
+    part's gradient into the flattened input's in one (batch, fields, k) tensor,
+    where autograd would write each into its own and add them. Those tensors
+    outgrow the cache, so the extra passes cost a few percent of the default
+    network's training step (``benchmarks/README.md``, "Training speed").
+
+    Returns
+    -------
+    fm : Tensor of shape (batch,)
+    flat : Tensor of shape (batch, fields * k)
+    """
     if embedded.requires_grad and torch.is_grad_enabled() and not _compiling():
         return _FMInteraction.apply(embedded)
     square_of_sum = embedded.sum(dim=1).square()
     sum_of_squares = embedded.square().sum(dim=1)
-    return 0.5 * (square_of_sum - sum_of_squares).sum(dim=1)
+    return 0.5 * (square_of_sum - sum_of_squares).sum(dim=1), embedded.flatten(start_dim=1)
 
 
 class _FMInteraction(torch.autograd.Function):
-    """``fm_interaction`` with its gradient written out: ``d/de_f = sum_g e_g - e_f``.
+    """``fm_interaction_and_flat`` with its gradient written out: ``d/de_f = sum_g e_g - e_f``.
 
     The forward pass keeps only the (batch, k) sum; the backward pass writes the
-    gradient, ``grad * (sum - e_f)``, into one new tensor: a fifth to a quarter of the
-    default network's training step (``benchmarks/README.md``, "Training speed").
+    gradient, ``grad * (sum - e_f)`` plus the flattened output's, into one new
+    tensor: autograd's own took a fifth to a quarter of the default network's
+    training step (``benchmarks/README.md``, "Training speed").
     """
 
     @staticmethod
     def forward(ctx, embedded):
+        ctx.set_materialize_grads(False)  # an unused output's gradient stays None, not zeros
         summed = embedded.sum(dim=1)
         squares = torch.linalg.vector_norm(embedded.flatten(start_dim=1), dim=1).square()
         ctx.save_for_backward(embedded, summed)
-        return 0.5 * (summed.square().sum(dim=1) - squares)
+        fm = 0.5 * (summed.square().sum(dim=1) - squares)
+        return fm, embedded.flatten(start_dim=1)
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx, grad, grad_flat):
         embedded, summed = ctx.saved_tensors
-        return (summed.unsqueeze(1) - embedded).mul_(grad[:, None, None])
+        if grad is None:
+            return None if grad_flat is None else grad_flat.reshape(embedded.shape)
+        grad = grad[:, None, None]
+        # grad * sum - grad * e_f in one pass over (batch, fields, k)
+        out = torch.addcmul(summed.unsqueeze(1) * grad, embedded, grad, value=-1)
+        if grad_flat is not None:
+            out.add_(grad_flat.reshape(embedded.shape))
+        return out
 
 
 def _compiling():

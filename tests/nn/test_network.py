@@ -12,6 +12,7 @@ from sklearn_deepfm.nn import (
     fm_interaction,
     train_in,
 )
+from sklearn_deepfm.nn._interactions import fm_interaction_and_flat
 
 
 def brute_force_pairs(embedded):
@@ -155,3 +156,22 @@ def test_fm_interaction_gradient_is_that_of_its_formula():
     torch.testing.assert_close(got, expected)
     with torch.no_grad():  # the inference path gives the same values
         torch.testing.assert_close(fm_interaction(embedded), formula)
+
+
+@pytest.mark.parametrize("readers", ["both", "fm", "flat"])
+def test_fm_interaction_and_flat_gradient_adds_both_readers(readers):
+    """DeepFM's FM part and deep part read the embeddings through one backward pass."""
+    embedded = torch.randn(6, 5, 3, dtype=torch.float64, requires_grad=True)
+    weights = torch.randn(15, dtype=torch.float64)
+
+    def loss(fm, flat):
+        fm_term = fm.square().sum() if readers != "flat" else 0
+        flat_term = (flat @ weights).tanh().sum() if readers != "fm" else 0
+        return fm_term + flat_term
+
+    assert torch.autograd.gradcheck(lambda e: loss(*fm_interaction_and_flat(e)), (embedded,))
+    (expected,) = torch.autograd.grad(
+        loss(brute_force_pairs(embedded), embedded.flatten(start_dim=1)), embedded
+    )
+    (got,) = torch.autograd.grad(loss(*fm_interaction_and_flat(embedded)), embedded)
+    torch.testing.assert_close(got, expected)
