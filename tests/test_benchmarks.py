@@ -231,3 +231,23 @@ def test_daily_benchmark_quick_run(tmp_path):
         for arm in ("frozen", "scratch", "updated", "one_epoch"):
             assert 0.0 < row[arm]["auc"] < 1.0 and math.isfinite(row[arm]["log_loss"])
     assert (tmp_path / "daily_movielens_100k.md").read_text().startswith("# Daily replay")
+
+
+def test_ceiling_benchmark_blends_and_compares_with_lr(tmp_path):
+    if not CRITEO_110K.exists():
+        pytest.skip(f"shared data {CRITEO_110K.parent.name} absent")
+    ceiling = load_benchmark("ceiling")
+    models = ["lr_c005", "lightgbm_counts", "deepfm"]
+    report = ceiling.main(["--quick", "--models", *models, "--out", str(tmp_path)])
+    results = {row["name"]: row for row in report["results"]}
+    assert {"lr", *models, "lr_c005 + lightgbm_counts", "deepfm + lr_c005"} <= set(results)
+    assert "minus_lr" not in results["lr"]  # the reference
+    for row in results.values():
+        assert 0.5 < row["auc"] < 1 and math.isfinite(row["log_loss"])
+    blend = results["lr_c005 + lightgbm_counts"]
+    assert sum(blend["details"]["weights"]) == pytest.approx(1)
+    versus = results["deepfm"]["minus_lr"]
+    assert versus["ci95"][0] <= versus["difference"] <= versus["ci95"][1]
+    difference = results["deepfm"]["auc"] - results["lr"]["auc"]
+    assert versus["difference"] == pytest.approx(difference, abs=1e-9)
+    assert (tmp_path / "ceiling_quick.md").read_text().count("\n| ") == len(results) + 1
