@@ -40,6 +40,7 @@ import numpy as np
 import torch
 from _common import DATA, RESULTS, add_run_arguments, machine, parse_sized, write_json
 from ceiling_models import FITS, Fitted, fit_deepfm, load_rows, tuning_rows
+from quality import paired_difference
 from quality_models import LR_GRID, SEED
 from scipy.special import expit, logit
 from sklearn.metrics import log_loss, roc_auc_score
@@ -152,56 +153,17 @@ def blend(members, y_tune):
 # the bootstrap -----------------------------------------------------------------------
 
 
-class ResampledAUC:
-    """The AUC of fixed scores on any resample of the rows, given as row counts.
-
-    Sorting once and summing the counts by tied score makes a resample cost two
-    ``bincount`` calls instead of a sort: the same as ``roc_auc_score`` on the resampled
-    rows, about twenty times faster.
-    """
-
-    def __init__(self, y, proba):
-        self.order = np.argsort(proba, kind="stable")
-        ordered = proba[self.order]
-        self.tie = np.concatenate([[0], np.cumsum(ordered[1:] != ordered[:-1])])
-        self.positive = y[self.order].astype(bool)
-
-    def __call__(self, counts):
-        counts = counts[self.order]
-        size = self.tie[-1] + 1
-        positives = np.bincount(self.tie, counts * self.positive, size)
-        negatives = np.bincount(self.tie, counts * ~self.positive, size)
-        below = np.cumsum(negatives) - negatives
-        return positives @ (below + 0.5 * negatives) / (positives.sum() * negatives.sum())
-
-
 def minus_lr(y, fitted, n_resamples):
-    """Each entry's mean AUC over seeds minus ``lr``'s, on the test rows and resamples.
+    """Each entry's mean AUC over seeds minus ``lr``'s: ``quality.paired_difference``.
 
-    The resamples are shared by all entries, as in ``quality.paired_difference``: a
-    paired bootstrap, measuring the test set's noise in each difference.
+    Every entry is scored on the same resamples, with the share of them at ``TARGET``.
     """
-    aucs = {name: [ResampledAUC(y, p) for p in entry.test] for name, entry in fitted.items()}
-    rng = np.random.default_rng(SEED)
-    differences = {name: [] for name in fitted if name != "lr"}
-    for _ in range(n_resamples):
-        counts = np.bincount(rng.integers(0, len(y), len(y)), minlength=len(y))
-        if not 0 < counts @ y < len(y):  # both classes, or no AUC
-            continue
-        reference = aucs["lr"][0](counts)
-        for name in differences:
-            differences[name].append(np.mean([auc(counts) for auc in aucs[name]]) - reference)
-    result = {}
-    for name, sample in differences.items():
-        every = np.ones(len(y))
-        difference = np.mean([auc(every) for auc in aucs[name]]) - aucs["lr"][0](every)
-        result[name] = {
-            "difference": float(difference),
-            "ci95": [float(x) for x in np.percentile(sample, [2.5, 97.5])],
-            "share_at_target": float(np.mean(np.asarray(sample) >= TARGET)),
-            "resamples": len(sample),
-        }
-    return result
+    (reference,) = fitted["lr"].test
+    return {
+        name: paired_difference(y, entry.test, reference, n_resamples, TARGET)
+        for name, entry in fitted.items()
+        if name != "lr"
+    }
 
 
 # report ------------------------------------------------------------------------------

@@ -118,24 +118,59 @@ def evaluate(name, train, test, categorical, args):
     return row, curve, probas
 
 
-def paired_difference(y, probas, reference, n_resamples):
+class ResampledAUC:
+    """The AUC of fixed scores on any resample of the rows, given as row counts.
+
+    Sorting once and summing the counts by tied score makes a resample cost two
+    ``bincount`` calls instead of a sort: the same as ``roc_auc_score`` on the resampled
+    rows, about twenty times faster.
+    """
+
+    def __init__(self, y, proba):
+        self.order = np.argsort(proba, kind="stable")
+        ordered = proba[self.order]
+        self.tie = np.concatenate([[0], np.cumsum(ordered[1:] != ordered[:-1])])
+        self.positive = y[self.order].astype(bool)
+
+    def __call__(self, counts):
+        counts = counts[self.order]
+        size = self.tie[-1] + 1
+        positives = np.bincount(self.tie, counts * self.positive, size)
+        negatives = np.bincount(self.tie, counts * ~self.positive, size)
+        below = np.cumsum(negatives) - negatives
+        return positives @ (below + 0.5 * negatives) / (positives.sum() * negatives.sum())
+
+
+def paired_difference(y, probas, reference, n_resamples, target=None):
     """Mean test AUC of ``probas`` (one per seed) minus ``reference``'s, with a 95% interval.
 
     The interval is a paired bootstrap: each resample of the test rows scores both
     sides, so it measures the test set's noise in the difference, which the seeds'
-    spread leaves out.
+    spread leaves out. The resamples depend only on the seed and ``len(y)``, so every
+    call on the same rows draws the same ones. With ``target``, the result also holds
+    the share of resamples whose difference is at or above it.
     """
+    ours = [ResampledAUC(y, proba) for proba in probas]
+    theirs = ResampledAUC(y, reference)
+
+    def difference(counts):
+        return np.mean([auc(counts) for auc in ours]) - theirs(counts)
+
     rng = np.random.default_rng(SEED)
-    resamples = (rng.integers(0, len(y), len(y)) for _ in range(n_resamples))
-    resamples = [rows for rows in resamples if 0 < y[rows].sum() < len(rows)]  # both classes
-
-    def difference(rows):
-        ours = np.mean([roc_auc_score(y[rows], proba[rows]) for proba in probas])
-        return ours - roc_auc_score(y[rows], reference[rows])
-
-    low, high = np.percentile([difference(rows) for rows in resamples], [2.5, 97.5])
-    every = np.arange(len(y))
-    return {"difference": difference(every), "ci95": [low, high], "resamples": len(resamples)}
+    sample = []
+    for _ in range(n_resamples):
+        counts = np.bincount(rng.integers(0, len(y), len(y)), minlength=len(y))
+        if 0 < counts @ y < len(y):  # both classes, or no AUC
+            sample.append(difference(counts))
+    low, high = np.percentile(sample, [2.5, 97.5])
+    result = {
+        "difference": float(difference(np.ones(len(y)))),
+        "ci95": [float(low), float(high)],
+        "resamples": len(sample),
+    }
+    if target is not None:
+        result["share_at_target"] = float(np.mean(np.asarray(sample) >= target))
+    return result
 
 
 def minus_lr_text(row):
