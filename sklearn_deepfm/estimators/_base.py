@@ -26,7 +26,7 @@ from skorch.helper import predefined_split
 from .. import _json
 from .._sklearn import Interval, StrOptions, check_sample_weight
 from ..data import FieldData, FieldDataset, as_tensors
-from ..nn import MODELS, CatchUpAdam, has_batch_norm, train_in
+from ..nn import MODELS, CatchUpAdam, has_batch_norm, reuse_freed_memory, train_in
 from . import _distributed
 from ._callbacks import early_stopping, fit_callbacks, kept_epochs
 from ._checkpoint import FitCheckpoint
@@ -186,6 +186,7 @@ class BaseDeepFM(FittedStateMixin, GrowingFieldsMixin, BaseEstimator, metaclass=
         first = not (hasattr(self, "net_") and (incremental or self.warm_start))
         epochs = 1 if incremental else None
         with _distributed.torch_threads(self.n_threads):
+            reuse_freed_memory()  # the steps' temporaries: see nn._memory
             run = _FitRun(first, epochs)
             data = self._training_data(X, y, sample_weight, classes, run)
             train, valid, whole = self._hold_out(data, run)

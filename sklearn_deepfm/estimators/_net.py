@@ -15,7 +15,7 @@ from skorch.helper import predefined_split
 
 from .. import _slots
 from ..data import BatchIterator, part_of
-from ..nn import MODELS, CatchUpAdam, FieldEmbedding
+from ..nn import MODELS, CatchUpAdam, FieldEmbedding, reuse_freed_memory
 from . import _distributed
 from ._callbacks import EpochLog, scale_learning_rates
 
@@ -166,6 +166,7 @@ class CTRNet(NeuralNet):
         With ``with_targets``, return ``(logits, y, sample_weight)``, the targets as
         the batches carry them (``sample_weight`` None when the dataset has none).
         """
+        reuse_freed_memory()  # a fitted model may predict in a process that never trained
         logits, targets, weights = [], [], []
         self.module_.eval()
         with torch.inference_mode():

@@ -15,6 +15,7 @@ from ._embedding import FieldEmbedding
 from ._growth import grow_optimizer_state, grow_tables
 from ._interactions import fm_interaction, inner_products, pooled_outer_product
 from ._layers import MLP, Dropout, train_in
+from ._memory import reuse_freed_memory
 from ._optim import CatchUpAdam
 from ._pnn import PNN
 from ._registry import MODELS, MODULES, has_batch_norm
@@ -35,5 +36,6 @@ __all__ = [
     "has_batch_norm",
     "inner_products",
     "pooled_outer_product",
+    "reuse_freed_memory",
     "train_in",
 ]

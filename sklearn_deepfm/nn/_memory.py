@@ -1,14 +1,25 @@
-"""Large tables on transparent huge pages: fewer TLB misses when a step reads rows at random.
+"""Memory for training: large tables on huge pages, a step's temporaries kept for the next.
 
 A sparse step gathers and scatters a few thousand random rows of each embedding table
 and of its optimizer's moments. In tables of hundreds of megabytes on 4 KiB pages
 nearly every row misses the TLB; on 2 MiB pages far fewer do. Linux backs memory with
 huge pages where it is asked to (``madvise(MADV_HUGEPAGE)``, before the memory is first
 written), or everywhere when its setting is "always"; elsewhere this is a no-op.
+
+A step's temporaries (a batch's embeddings: 5 MB at the default batch of 1024) are
+above the size from which glibc's ``malloc`` maps fresh pages from the kernel and
+returns them when freed (128 KiB at first). glibc raises that threshold to the size of
+a freed mapped block, up to 32 MiB, but a training step frees its temporaries only
+after it has allocated the next ones: on the first fit of a process, every step
+faulted its memory in again, about 3,200 page faults a step, a fifth of the default
+network's step (``benchmarks/README.md``, "Training speed"). ``reuse_freed_memory``
+frees one such block before training, as glibc would have seen later in a
+long-running process.
 """
 
 import ctypes
 import functools
+import platform
 import sys
 
 import torch
@@ -18,6 +29,9 @@ import torch
 HUGE_PAGE_MIN_BYTES = 64 << 20
 _MADV_HUGEPAGE = 14  # <sys/mman.h>, Linux
 _PAGE_BYTES = 4096
+# glibc raises its mmap threshold to a freed mapped block of at most this size
+# (DEFAULT_MMAP_THRESHOLD_MAX on 64-bit), its trim threshold to twice that.
+_GLIBC_MAX_DYNAMIC_THRESHOLD = 32 << 20
 
 
 def empty_table(n_rows: int, width: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -61,6 +75,26 @@ def advise_huge_pages(tensor: torch.Tensor) -> bool:
     first = -(-start // _PAGE_BYTES) * _PAGE_BYTES
     last = end // _PAGE_BYTES * _PAGE_BYTES
     return last > first and madvise(first, last - first, _MADV_HUGEPAGE) == 0
+
+
+@functools.cache  # once a process: glibc never lowers the threshold again
+def reuse_freed_memory() -> bool:
+    """Have glibc keep freed blocks of up to 32 MiB for reuse, instead of unmapping them.
+
+    Allocates and frees one block just under 32 MiB without touching it (no page is
+    faulted in): glibc then serves smaller requests from its heap and keeps up to
+    64 MiB of it free, so that a training step reuses the pages the step before freed.
+    Nothing is changed where the threshold was set by ``mallopt`` or
+    ``MALLOC_MMAP_THRESHOLD_``, or off glibc.
+
+    Returns whether the block was freed through glibc.
+    """
+    if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
+        return False
+    # torch's CPU allocator adds its alignment and glibc a page of bookkeeping
+    block = torch.empty(_GLIBC_MAX_DYNAMIC_THRESHOLD - (64 << 10), dtype=torch.uint8)
+    del block
+    return True
 
 
 @functools.cache
