@@ -38,8 +38,10 @@ DEFAULT_NETWORK = dict(
 )
 DEFAULT_BATCH = 1024
 # Rows per forward call of DeepFMClassifier.predict_proba: the bare reference predicts
-# in the same chunks.
-PREDICT_CHUNK = 65_536
+# in the same chunks; and the classifier's chunks until 2026-12-08, whose activations glibc
+# mapped and unmapped at every call.
+PREDICT_CHUNK = 4096
+PREVIOUS_PREDICT_CHUNK = 65_536
 
 
 # data --------------------------------------------------------------------------------

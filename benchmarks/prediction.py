@@ -40,6 +40,7 @@ from _common import (
 from _criteo_shaped import (
     NETWORK,
     PREDICT_CHUNK,
+    PREVIOUS_PREDICT_CHUNK,
     QUICK_NETWORK,
     TRAINING,
     bare_predict,
@@ -73,6 +74,9 @@ def bench_predict(args, network, log):
         times = interleave(
             {
                 "bare": partial(bare_predict, module, codes_t, PREDICT_CHUNK),
+                "bare_previous_chunks": partial(
+                    bare_predict, module, codes_t, PREVIOUS_PREDICT_CHUNK
+                ),
                 "bare_one_call": partial(bare_predict, module, codes_t),
                 "classifier": partial(model.predict_proba, codes),
             },
@@ -83,6 +87,9 @@ def bench_predict(args, network, log):
             **{f"{k}_rows_per_s": args.rows / float(np.median(v)) for k, v in times.items()},
             "ratio": paired_ratio(times["bare"], times["classifier"]),
             "ratio_one_call": paired_ratio(times["bare_one_call"], times["classifier"]),
+            "ratio_previous_chunks": paired_ratio(
+                times["bare_previous_chunks"], times["classifier"]
+            ),
         }
         log(
             f"  predict vocab={vocab:>9,}: {results['batch'][vocab]['ratio']:.3f} of bare "
