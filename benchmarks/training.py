@@ -10,6 +10,10 @@
 ``frappe`` (only when asked for, ``--only frappe``)
     Held-out AUC and log loss of the default sparse embedding updates (``CatchUpAdam``)
     against dense Adam on Frappe, with early stopping.
+``first_fit`` (only when asked for, ``--only first_fit``)
+    The first fit of a fresh process, the estimator's default network on Criteo-shaped
+    codes, with and without ``nn.reuse_freed_memory`` (each fit its own process, the
+    two alternating): training-loop and whole-fit seconds, page faults per step.
 ``precision`` (only when asked for, ``--only precision``)
     The default pipeline on real data (Frappe and ``criteo_110k``, the splits of
     ``quality.py``), ``precision="float32"`` against "bfloat16", seed by seed, the two
@@ -17,10 +21,15 @@
 
 Run ``python benchmarks/training.py`` (about 12 minutes on 2 cores) or ``--quick`` for a
 smoke run. Results: ``results/training.json`` and ``training.png`` (rows/s against the
-vocabulary), ``results/training_frappe.json``, ``results/training_precision.json``.
+vocabulary), ``results/training_frappe.json``, ``results/training_precision.json``,
+``results/training_first_fit.json``.
 """
 
 import argparse
+import json
+import resource
+import subprocess
+import sys
 import time
 from functools import partial
 from pathlib import Path
@@ -60,7 +69,7 @@ from torch.optim import SparseAdam
 from sklearn_deepfm import DeepFMClassifier, FieldEncoder
 from sklearn_deepfm.datasets import load_frappe
 
-SECTIONS = ("train", "frappe", "precision")
+SECTIONS = ("train", "frappe", "precision", "first_fit")
 FRAPPE_ARMS = ("sparse", "dense")
 PRECISIONS = ("float32", "bfloat16")
 PRECISION_DATA = ("frappe", "criteo_110k")
@@ -266,6 +275,68 @@ def _timed_classifier(loop_seconds, comparison, codes, y, precision="auto"):
     loop_seconds.append(float(sum(model.net_.history[:, "dur"])))
 
 
+def bench_first_fit(args, log):
+    """First fits of fresh processes, ``reuse_freed_memory`` off and on, in ABBA order."""
+    results = {}
+    for vocab in args.vocab:
+        runs = {"off": [], "on": []}
+        for round_ in range(args.repeats):
+            for reuse in ("off", "on") if round_ % 2 == 0 else ("on", "off"):
+                runs[reuse].append(_first_fit_process(vocab, args.rows, reuse == "on"))
+                log(f"  first fit vocab={vocab:>9,} {reuse}: {runs[reuse][-1]}")
+        seconds = {reuse: [r["loop_seconds"] for r in values] for reuse, values in runs.items()}
+        fits = {reuse: [r["fit_seconds"] for r in values] for reuse, values in runs.items()}
+        results[vocab] = {
+            "runs": runs,
+            "loop_speedup": paired_ratio(seconds["off"], seconds["on"]),
+            "fit_speedup": paired_ratio(fits["off"], fits["on"]),
+            **{
+                f"faults_per_step_{reuse}": float(np.median([r["faults_per_step"] for r in v]))
+                for reuse, v in runs.items()
+            },
+        }
+        log(f"  first fit vocab={vocab:>9,}: loop {results[vocab]['loop_speedup']:.2f}x, "
+            f"fit {results[vocab]['fit_speedup']:.2f}x with reuse_freed_memory")  # fmt: skip
+    return results
+
+
+def _first_fit_process(vocab, rows, reuse):
+    """Run ``first_fit`` in a new Python process, with this one's torch threads."""
+    threads = torch.get_num_threads()
+    code = f"import training; training.first_fit({vocab}, {rows}, {reuse}, {threads})"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).parent,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def first_fit(vocab, rows, reuse, threads):
+    """One fit of the default network, the first of this process; print its figures as JSON."""
+    torch.set_num_threads(threads)
+    if not reuse:  # the estimator's two calls, made no-ops
+        from sklearn_deepfm.estimators import _base, _net
+
+        _base.reuse_freed_memory = _net.reuse_freed_memory = lambda: False
+    codes, y, _ = make_codes(rows, vocab, seed=vocab)
+    model = classifier(DEFAULT_NETWORK, True, 1, batch_size=DEFAULT_BATCH)
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    start = time.perf_counter()
+    model.fit(codes, y)
+    seconds = time.perf_counter() - start
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
+    figures = {
+        "loop_seconds": float(sum(model.net_.history[:, "dur"])),
+        "fit_seconds": seconds,
+        "faults_per_step": faults / n_batches(rows, 1, DEFAULT_BATCH),
+    }
+    print(json.dumps(figures))
+
+
 def bench_frappe(args, network, log):
     """Held-out AUC and log loss of the embedding updates on Frappe, seed by seed.
 
@@ -410,9 +481,12 @@ def plot(results, path):
     plt.close(fig)
 
 
-def summary(train, frappe, precision=None):
+def summary(train, frappe, precision=None, first_fits=None):
     """The figures of the README, one (label, value, target) per line."""
     lines = []
+    for vocab, r in (first_fits or {}).items():
+        label = f"first fit of a process, vocab {int(vocab):,}: loop / fit speed-up, reuse on"
+        lines.append((label, f"{r['loop_speedup']:.2f} / {r['fit_speedup']:.2f}", ""))
     for name, r in (precision or {}).items():
         auc = f"{r['auc_mean_bfloat16']:.4f} - {r['auc_mean_float32']:.4f}"
         lines.append((f"{name}: AUC bfloat16 - float32 (mean of seeds)", auc, "within 0.001"))
@@ -517,6 +591,7 @@ def main(argv=None):
         "train": (partial(bench_train, args, network), ""),
         "frappe": (partial(bench_frappe, args, network), "_frappe"),
         "precision": (partial(bench_precision, args), "_precision"),
+        "first_fit": (partial(bench_first_fit, args), "_first_fit"),
     }
 
     def plot_train(name, results, path):
@@ -531,6 +606,7 @@ def main(argv=None):
             written.get("train", {}).get("train"),
             written.get("frappe", {}).get("frappe"),
             written.get("precision", {}).get("precision"),
+            written.get("first_fit", {}).get("first_fit"),
         )
     )
     return written

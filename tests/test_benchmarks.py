@@ -43,6 +43,17 @@ def test_training_benchmark_quick_run(tmp_path):
         assert ratio > 0
 
 
+def test_first_fit_section_runs_each_fit_in_a_new_process(tmp_path):
+    training = load_benchmark("training")
+    argv = ["--only", "first_fit", "--quick", "--vocab", "2000", "--repeats", "1"]
+    training.main([*argv, "--out", str(tmp_path)])
+    results = json.loads((tmp_path / "training_first_fit.json").read_text())["first_fit"]
+    figures = results["2000"]
+    assert {reuse: len(runs) for reuse, runs in figures["runs"].items()} == {"off": 1, "on": 1}
+    assert figures["loop_speedup"] > 0 and figures["fit_speedup"] > 0
+    assert figures["faults_per_step_off"] > 0
+
+
 def test_prediction_benchmark_quick_run(tmp_path):
     prediction = load_benchmark("prediction")
     prediction.main(["--quick", "--out", str(tmp_path)])  # serving: when criteo_8k is there
