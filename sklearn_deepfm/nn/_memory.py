@@ -19,6 +19,7 @@ long-running process.
 
 import ctypes
 import functools
+import mmap
 import platform
 import sys
 
@@ -46,8 +47,18 @@ def empty_table(n_rows: int, width: int, dtype: torch.dtype = torch.float32) -> 
 
 
 def zeros_like_table(tensor: torch.Tensor) -> torch.Tensor:
-    """Return ``torch.zeros_like(tensor)``, a CPU one of a large table on huge pages."""
-    return empty_rows_like(tensor, len(tensor)).zero_()
+    """Return ``torch.zeros_like(tensor)``, a CPU one of a large table on huge pages.
+
+    A large one is fresh anonymous memory, which the kernel zeroes as each page is
+    first touched: ``zeros_like`` would have every page zeroed and then written with
+    zeros again, and all at once, in the first step of ``CatchUpAdam``.
+    """
+    nbytes = tensor.numel() * tensor.element_size()
+    if tensor.device.type != "cpu" or nbytes < HUGE_PAGE_MIN_BYTES or _madvise() is None:
+        return torch.zeros_like(tensor)
+    table = torch.frombuffer(mmap.mmap(-1, nbytes), dtype=tensor.dtype).view(tensor.shape)
+    advise_huge_pages(table)
+    return table
 
 
 def empty_rows_like(tensor: torch.Tensor, n_rows: int) -> torch.Tensor:

@@ -85,3 +85,22 @@ def test_grown_tables_and_their_moments_stay_advised():
     assert advised(weight)
     assert advised(optimizer.state[weight]["exp_avg"])
     assert advised(optimizer.state[weight]["exp_avg_sq"])
+
+
+def resident_bytes():
+    return int(Path("/proc/self/statm").read_text().split()[1]) * 4096
+
+
+def test_large_moments_are_zeroed_by_the_kernel_as_rows_are_first_written():
+    rows = 2 * HUGE_PAGE_MIN_BYTES // (4 * 16)
+    embedding = FieldEmbedding([rows], 16, sparse=True)
+    weight = embedding.embedding.weight
+    before = resident_bytes()
+    optimizer = CatchUpAdam([weight])
+    embedding(torch.tensor([[3], [rows - 1]])).sum().backward()
+    optimizer.step()
+    # two moments of 128 MiB, of which only the pages of rows 3 and rows - 1 are written
+    assert resident_bytes() - before < HUGE_PAGE_MIN_BYTES // 4
+    moments = optimizer.state[weight]["exp_avg"]
+    assert torch.count_nonzero(moments) == 2 * 16
+    assert torch.allclose(moments[[3, rows - 1]], torch.full((2, 16), 0.1))
