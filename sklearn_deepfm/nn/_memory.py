@@ -9,12 +9,11 @@ written), or everywhere when its setting is "always"; elsewhere this is a no-op.
 A step's temporaries (a batch's embeddings: 5 MB at the default batch of 1024) are
 above the size from which glibc's ``malloc`` maps fresh pages from the kernel and
 returns them when freed (128 KiB at first). glibc raises that threshold to the size of
-a freed mapped block, up to 32 MiB, but a training step frees its temporaries only
-after it has allocated the next ones: on the first fit of a process, every step
-faulted its memory in again, about 3,200 page faults a step, a fifth of the default
+a freed mapped block, up to 32 MiB, and gives back the top of its heap above twice it.
+On the first fit of a process, before any large block was freed, every step faulted
+its temporaries in again: about 3,200 page faults a step, a fifth of the default
 network's step (``benchmarks/README.md``, "Training speed"). ``reuse_freed_memory``
-frees one such block before training, as glibc would have seen later in a
-long-running process.
+frees one 32 MiB block before training, as a long-running process would have.
 """
 
 import ctypes
